@@ -1,0 +1,72 @@
+"""pytest-albench: active-learning query strategies benchmarked on frozen text embeddings.
+
+The package is imported by every pytest run where the plugin is installed, so this module stays
+cheap: the public API is resolved lazily on first attribute access, and torch, sentence-transformers
+and scikit-learn load only when something runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from itertools import product
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    # engine
+    "ALConfig": "experiment",
+    "EngineSettings": "experiment",
+    "run_experiment": "experiment",
+    "run_seeds": "experiment",
+    "run_active_learning": "loop",
+    "PoolProblem": "loop",
+    "RunResult": "result",
+    # datasets and embeddings
+    "load_dataset": "data",
+    "register_dataset": "data",
+    "dataset_names": "data",
+    "TextDataset": "data",
+    "embed_dataset": "embeddings",
+    "register_embedding": "embeddings",
+    "embedding_names": "embeddings",
+    # heads and strategies
+    "make_head": "heads",
+    "register_head": "heads",
+    "head_names": "heads",
+    "QueryInputs": "strategies",
+    "register_strategy": "strategies",
+    "get_strategy": "strategies",
+    "strategy_names": "strategies",
+    "query": "strategies",
+    "select_initial_pool": "strategies",
+    "register_ips": "strategies",
+    "ips_names": "strategies",
+}
+
+__all__ = sorted([*_LAZY, "cases", "__version__"])
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .experiment import ALConfig, EngineSettings, run_experiment, run_seeds  # noqa: F401
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pytest_albench' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def cases(datasets: list[str], embeddings: list[str], strategies: list[str], **marks: Any) -> list[Any]:
+    """The full grid as ``pytest.param`` values with ids ``dataset-embedding-strategy``.
+
+    Use with ``@pytest.mark.parametrize("dataset,embedding,strategy", cases(...))``.
+    """
+    import pytest
+
+    return [
+        pytest.param(d, e, s, id=f"{d}-{e}-{s}", **marks)
+        for d, e, s in product(datasets, embeddings, strategies)
+    ]

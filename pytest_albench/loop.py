@@ -1,0 +1,253 @@
+"""The active-learning loop on a pool of frozen embeddings.
+
+``run_active_learning`` works on arrays only, so tests and the performance benchmark can call it
+with any embeddings; ``experiment.py`` builds those arrays from dataset and encoder names.
+
+Fairness across strategies rests on separate random streams derived from the run seed:
+``initial_pool``, ``head`` and ``strategy``. The initial pool and every head's seed therefore do not
+depend on which strategy runs, so all strategies of a seed start from the same labeled pool.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .errors import BudgetError, DatasetError, EmbeddingError
+from .heads import Head, make_head, numpy_seed
+from .metrics import accuracy, macro_f1, normalized_aulc
+from .provenance import environment_fingerprint
+from .result import CycleRecord, RunResult
+
+#: Names of the independent random streams; their order is part of the reproducibility contract.
+STREAMS = ("subsample", "initial_pool", "head", "strategy")
+
+ProgressCallback = Callable[[str, int, int], None]
+
+
+def make_streams(seed: int) -> dict[str, np.random.Generator]:
+    """One generator per stream, each from its own child of the run seed's SeedSequence."""
+    children = np.random.SeedSequence(seed).spawn(len(STREAMS))
+    return {name: np.random.default_rng(child) for name, child in zip(STREAMS, children)}
+
+
+@dataclass
+class PoolProblem:
+    """Embedded pool and test set of one (dataset, embedding) pair, validated once."""
+
+    x_pool: np.ndarray
+    y_pool: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    n_classes: int
+    x_validation: np.ndarray | None = None
+    y_validation: np.ndarray | None = None
+    class_names: tuple[str, ...] = ()
+    description: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        what = self.description.get("name", "the pool problem")
+        for split, x, y in (("pool", self.x_pool, self.y_pool), ("test", self.x_test, self.y_test)):
+            _check_split(what, split, x, y, self.n_classes)
+        if self.x_validation is not None and self.y_validation is not None and len(self.y_validation):
+            _check_split(what, "validation", self.x_validation, self.y_validation, self.n_classes)
+        if self.x_pool.shape[1] != self.x_test.shape[1]:
+            raise EmbeddingError(
+                f"{what}: pool and test embeddings differ in width ({self.x_pool.shape[1]} vs "
+                f"{self.x_test.shape[1]}); embed both splits with the same encoder"
+            )
+        if np.unique(self.y_pool).size < 2:
+            raise DatasetError(f"{what}: the pool holds a single class; AL needs at least two classes")
+
+
+def _check_split(what: str, split: str, x: np.ndarray, y: np.ndarray, n_classes: int) -> None:
+    if x.ndim != 2 or x.shape[0] == 0:
+        raise DatasetError(f"{what}: the {split} split is empty (embedding shape {x.shape})")
+    if y.shape != (x.shape[0],):
+        raise DatasetError(f"{what}: {split} has {x.shape[0]} embeddings but labels of shape {y.shape}")
+    bad = ~np.isfinite(x).all(axis=1)
+    if bad.any():
+        raise EmbeddingError(
+            f"{what}: {int(bad.sum())} of {x.shape[0]} {split} embeddings contain NaN or inf "
+            f"(first rows {np.flatnonzero(bad)[:5].tolist()}); check the encoder or clear its cache entry"
+        )
+    if y.min() < 0 or y.max() >= n_classes:
+        raise DatasetError(f"{what}: {split} labels must lie in [0, {n_classes}), got [{y.min()}, {y.max()}]")
+
+
+def check_budget(n_pool: int, initial_pool_size: int, schedule: Sequence[int]) -> None:
+    """Refuse a budget the pool cannot supply before any work is done."""
+    if initial_pool_size < 0:
+        raise BudgetError(f"the initial pool size k0 must be >= 0, got {initial_pool_size}")
+    if initial_pool_size > n_pool:
+        raise BudgetError(
+            f"the initial pool size k0={initial_pool_size} exceeds the pool of {n_pool} points; "
+            "lower k0 or raise the pool size (max_pool)"
+        )
+    if any(b < 1 for b in schedule):
+        raise BudgetError(f"every query size must be >= 1, got schedule {list(schedule)}")
+    total = initial_pool_size + sum(schedule)
+    if total > n_pool:
+        raise BudgetError(
+            f"the budget k0 + queries = {initial_pool_size} + {sum(schedule)} = {total} exceeds the pool "
+            f"of {n_pool} points; use fewer cycles, a smaller query size or a larger pool"
+        )
+    if initial_pool_size == 0 and not schedule:
+        raise BudgetError("nothing would be labeled: give k0 > 0 or at least one query")
+
+
+class _Timer:
+    """Wall-clock timing that waits for queued GPU work, so GPU times are not understated."""
+
+    def __init__(self, device: str) -> None:
+        self.cuda = device.startswith("cuda")
+
+    def now(self) -> float:
+        if self.cuda:
+            import torch
+
+            torch.cuda.synchronize()
+        return time.perf_counter()
+
+
+def run_active_learning(
+    problem: PoolProblem,
+    *,
+    strategy: str,
+    seed: int,
+    initial_pool_size: int,
+    schedule: Sequence[int],
+    initial_pool_method: str = "random",
+    head: str = "logistic",
+    head_params: dict[str, Any] | None = None,
+    device: str = "auto",
+    n_samples: int = 8,
+    config: dict[str, Any] | None = None,
+    progress: ProgressCallback | None = None,
+) -> RunResult:
+    """Run one AL experiment: initial pool, then one query + retrain + test evaluation per cycle.
+
+    The test split is only ever passed to the fitted head for evaluation; strategies see the pool.
+    """
+    import torch
+
+    from .device import resolve_device
+    from .provenance import stable_hash
+    from .strategies import QueryInputs, get_strategy, query, select_initial_pool
+
+    spec = get_strategy(strategy)
+    dev = resolve_device(device)
+    check_budget(len(problem.y_pool), initial_pool_size, schedule)
+    streams = make_streams(seed)
+    timer = _Timer(dev)
+    start = timer.now()
+
+    x_pool = torch.from_numpy(np.ascontiguousarray(problem.x_pool, dtype=np.float32)).to(dev)
+    y_pool = torch.from_numpy(problem.y_pool.astype(np.int64)).to(dev)
+    x_test = torch.from_numpy(np.ascontiguousarray(problem.x_test, dtype=np.float32)).to(dev)
+    x_val = None
+    if problem.x_validation is not None and problem.y_validation is not None and len(problem.y_validation):
+        x_val = torch.from_numpy(np.ascontiguousarray(problem.x_validation, dtype=np.float32)).to(dev)
+    labeled = torch.zeros(len(problem.y_pool), dtype=torch.bool, device=dev)
+    known = torch.full_like(y_pool, -1)
+
+    initial = np.empty(0, dtype=np.int64)
+    if initial_pool_size > 0:
+        initial = select_initial_pool(
+            initial_pool_method, x_pool, initial_pool_size, streams["initial_pool"], labels=problem.y_pool
+        )
+        _reveal(labeled, known, y_pool, initial)
+
+    records: list[CycleRecord] = []
+    fitted: Head | None = None
+    memo: dict[str, Any] = {}
+    total_cycles = len(schedule)
+
+    def train_and_evaluate(cycle: int, selected: np.ndarray, query_time: float) -> Head:
+        t0 = timer.now()
+        idx = torch.nonzero(labeled).flatten()
+        model = make_head(head, problem.n_classes, numpy_seed(streams["head"]), **(head_params or {}))
+        model.fit(x_pool[idx], y_pool[idx])
+        train_time = timer.now() - t0
+        predicted = model.predict_proba(x_test).argmax(dim=1).cpu().numpy()
+        val_acc = None
+        if x_val is not None and problem.y_validation is not None:
+            val_acc = accuracy(problem.y_validation, model.predict_proba(x_val).argmax(dim=1).cpu().numpy())
+        records.append(
+            CycleRecord(
+                cycle=cycle,
+                n_labeled=int(idx.numel()),
+                test_accuracy=accuracy(problem.y_test, predicted),
+                test_macro_f1=macro_f1(problem.y_test, predicted, problem.n_classes),
+                validation_accuracy=val_acc,
+                query_time_s=float(query_time),
+                train_time_s=float(train_time),
+                selected=[int(i) for i in selected],
+            )
+        )
+        return model
+
+    if initial_pool_size > 0:
+        fitted = train_and_evaluate(0, initial, 0.0)
+    for cycle, batch in enumerate(schedule, start=1):
+        if progress is not None:
+            progress("cycle", cycle, total_cycles)
+        t0 = timer.now()
+        inputs = QueryInputs(x_pool, labeled.clone(), known.clone(), problem.n_classes, memo=memo)
+        if fitted is not None:
+            _fill_needs(inputs, spec.needs, fitted, x_pool, n_samples, streams["strategy"])
+        selected = query(spec, inputs, batch, streams["strategy"])
+        query_time = timer.now() - t0
+        _reveal(labeled, known, y_pool, selected)
+        fitted = train_and_evaluate(cycle, selected, query_time)
+
+    curve_x = [r.n_labeled for r in records]
+    config_dict = dict(config or {})
+    config_dict.update(
+        strategy=strategy, seed=seed, initial_pool_size=initial_pool_size, schedule=list(schedule),
+        initial_pool_method=initial_pool_method, head=head, head_params=dict(head_params or {}),
+        n_samples=n_samples,
+    )
+    hashed = {k: v for k, v in config_dict.items() if k not in ("seed", "device")}
+    return RunResult(
+        config=config_dict,
+        config_hash=stable_hash(hashed),
+        seed=seed,
+        cycles=records,
+        aulc=normalized_aulc(curve_x, [r.test_accuracy for r in records]),
+        final_accuracy=records[-1].test_accuracy,
+        aulc_macro_f1=normalized_aulc(curve_x, [r.test_macro_f1 for r in records]),
+        initial_pool=[int(i) for i in initial],
+        environment=environment_fingerprint(dev),
+        data=dict(problem.description),
+        total_time_s=float(timer.now() - start),
+    )
+
+
+def _reveal(labeled: Any, known: Any, y_pool: Any, indices: np.ndarray) -> None:
+    """The oracle step: mark points labeled and make their labels visible to strategies."""
+    import torch
+
+    idx = torch.as_tensor(indices, dtype=torch.long, device=labeled.device)
+    labeled[idx] = True
+    known[idx] = y_pool[idx]
+
+
+def _fill_needs(
+    inputs: Any, needs: frozenset[str], head: Head, x_pool: Any, n_samples: int, rng: np.random.Generator
+) -> None:
+    """Compute what the strategy declared it needs from the current head, each once per cycle."""
+    if "proba" in needs:
+        inputs.proba = head.predict_proba(x_pool)
+    if "hidden" in needs:
+        inputs.hidden = head.hidden(x_pool)
+    if "sampled_proba" in needs:
+        from ._torch_ops import torch_generator
+
+        inputs.sampled_proba = head.sampled_proba(x_pool, n_samples, torch_generator(rng))
+    if "head" in needs:
+        inputs.head = head

@@ -1,0 +1,120 @@
+"""Baseline files and verdicts: new, stale, regressed, improved, drift, ok, and broken files."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_albench.baseline import (
+    BaselineFileError,
+    CompareSettings,
+    baseline_from_case,
+    case_file_name,
+    compare,
+    read_baseline,
+    write_baseline,
+)
+
+ENV = {"versions": {"pytest-albench": "0.1.0", "torch": "2.13.0"}, "platform": "Linux-x86_64", "device": "cpu"}
+
+
+def make_case(aulcs: list[float], config_hash: str = "abc", env: dict[str, Any] | None = None) -> dict[str, Any]:
+    runs = [
+        {"seed": seed, "aulc": a, "final_accuracy": a + 0.05, "curve": {"n_labeled": [10, 20], "accuracy": [a - 0.1, a + 0.1]}}
+        for seed, a in enumerate(aulcs)
+    ]
+    return {
+        "case_id": "test_al[bbc_news-minilm-l6-margin]", "nodeid": "b/test_x.py::test_al[bbc_news-minilm-l6-margin]",
+        "profile": "smoke", "config": {"strategy": "margin"}, "config_hash": config_hash, "runs": runs,
+        "environment": env or ENV,
+    }
+
+
+SETTINGS = CompareSettings(tolerance=0.01, alpha=0.05, test="ttest")
+
+
+def test_missing_baseline_is_new() -> None:
+    assert compare(make_case([0.8, 0.8, 0.8]), None, SETTINGS).status == "new"
+
+
+def test_changed_configuration_is_stale_not_compared() -> None:
+    stored = baseline_from_case(make_case([0.8, 0.8, 0.8], config_hash="old"))
+    verdict = compare(make_case([0.5, 0.5, 0.5], config_hash="new"), stored, SETTINGS)
+    assert verdict.status == "stale" and "--albench-update=all" in verdict.message
+
+
+def test_identical_rerun_is_ok() -> None:
+    case = make_case([0.80, 0.81, 0.79])
+    assert compare(case, baseline_from_case(case), SETTINGS).status == "ok"
+
+
+def test_consistent_drop_beyond_tolerance_regresses_with_per_seed_message() -> None:
+    stored = baseline_from_case(make_case([0.80, 0.81, 0.79]))
+    verdict = compare(make_case([0.75, 0.77, 0.73]), stored, SETTINGS)
+    assert verdict.status == "regressed"
+    for text in ("0.8000", "0.7500", "-0.0500", "tolerance 0.0100", "paired t-test", "p ="):
+        assert text in verdict.message
+    assert verdict.details["p_worse"] < 0.05
+
+
+def test_drop_within_tolerance_is_not_a_regression_but_same_env_drift() -> None:
+    stored = baseline_from_case(make_case([0.80, 0.81, 0.79]))
+    verdict = compare(make_case([0.795, 0.805, 0.785]), stored, SETTINGS)
+    assert verdict.status == "drift"
+
+
+def test_noisy_drop_that_is_not_significant_is_not_a_regression() -> None:
+    stored = baseline_from_case(make_case([0.80, 0.80, 0.80]))
+    other_env = {**ENV, "device": "cuda:0 (GPU)"}
+    verdict = compare(make_case([0.70, 0.90, 0.74], env=other_env), stored, SETTINGS)
+    assert verdict.status == "ok"  # mean drop 0.013 > tolerance but p is large; other env: no drift
+
+
+def test_consistent_gain_is_improved() -> None:
+    stored = baseline_from_case(make_case([0.70, 0.71, 0.69]))
+    assert compare(make_case([0.80, 0.80, 0.79]), stored, SETTINGS).status == "improved"
+
+
+def test_baseline_round_trip_and_file_name(tmp_path: Path) -> None:
+    case = make_case([0.8, 0.7, 0.6])
+    path = tmp_path / "b" / case_file_name(case["case_id"])
+    write_baseline(path, case)
+    stored = read_baseline(path)
+    assert stored is not None and stored["per_seed"]["1"]["aulc"] == 0.7
+    assert stored["mean_curve"]["accuracy"] == pytest.approx([0.6, 0.8])
+    assert case_file_name("test_al[glue/sst2-e-s]") != case_file_name("test_al[glue_sst2-e-s]")
+    assert "/" not in case_file_name("test_al[glue/sst2-e-s]")
+
+
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "JSON object"),
+        (json.dumps({"format_version": 99}), "format version"),
+        (json.dumps({"format_version": 1, "per_seed": {}}), "lacks"),
+        (json.dumps({"format_version": 1, "config_hash": "a", "environment": {}, "per_seed": {"x": {}}}), "malformed"),
+    ],
+)
+def test_broken_baseline_file_names_the_file(tmp_path: Path, content: str, match: str) -> None:
+    path = tmp_path / "case.json"
+    path.write_text(content)
+    with pytest.raises(BaselineFileError, match=match) as info:
+        read_baseline(path)
+    assert str(path) in str(info.value)
+
+
+def test_write_is_atomic_and_leaves_no_temp_files(tmp_path: Path) -> None:
+    case = make_case([0.8])
+    path = tmp_path / "case.json"
+    write_baseline(path, case)
+    bad = copy.deepcopy(case)
+    bad["runs"][0]["aulc"] = float("nan")  # not valid JSON: the write must fail and keep the old file
+    with pytest.raises(ValueError):
+        write_baseline(path, bad)
+    assert read_baseline(path)["per_seed"]["0"]["aulc"] == 0.8
+    assert [p.name for p in tmp_path.iterdir()] == ["case.json"]

@@ -1,0 +1,85 @@
+"""Metrics and paired statistics against values computed by hand."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from sklearn.metrics import f1_score
+
+from pytest_albench.metrics import accuracy, macro_f1, normalized_aulc
+from pytest_albench.stats import mean_ranks, paired_test, win_tie_loss
+
+
+def test_aulc_is_the_trapezoid_area_divided_by_the_label_range() -> None:
+    # (0.5+0.7)/2*10 + (0.7+0.9)/2*10 = 14, over a range of 20 labels
+    assert normalized_aulc([10, 20, 30], [0.5, 0.7, 0.9]) == pytest.approx(0.7)
+
+
+def test_aulc_weights_uneven_budget_steps_by_their_width() -> None:
+    assert normalized_aulc([0, 10, 40], [0.0, 1.0, 1.0]) == pytest.approx((5 + 30) / 40)
+
+
+def test_aulc_of_a_single_point_is_that_score_and_stays_in_unit_interval() -> None:
+    assert normalized_aulc([10], [0.42]) == pytest.approx(0.42)
+    rng = np.random.default_rng(0)
+    scores = rng.random(8)
+    assert 0.0 <= normalized_aulc(np.arange(1, 9) * 5, scores) <= 1.0
+
+
+def test_aulc_rejects_a_curve_whose_labeled_counts_do_not_increase() -> None:
+    with pytest.raises(ValueError, match="increase"):
+        normalized_aulc([10, 10, 5], [0.1, 0.2, 0.3])
+
+
+def test_macro_f1_matches_scikit_learn() -> None:
+    rng = np.random.default_rng(1)
+    y_true = rng.integers(0, 5, 200)
+    y_pred = np.where(rng.random(200) < 0.6, y_true, rng.integers(0, 5, 200))
+    assert macro_f1(y_true, y_pred, 5) == pytest.approx(f1_score(y_true, y_pred, average="macro"))
+    assert accuracy(y_true, y_pred) == pytest.approx(float(np.mean(y_true == y_pred)))
+
+
+def test_paired_t_test_p_value_matches_the_closed_form_for_two_degrees_of_freedom() -> None:
+    # deltas -0.02, -0.03, -0.01: mean -0.02, sd 0.01, t = -2*sqrt(3); for df = 2 the t CDF is
+    # 1/2 + t / (2 sqrt(2 + t^2)) = 1/2 - sqrt(12) / (2 sqrt(14))
+    result = paired_test([0.78, 0.77, 0.79], [0.80, 0.80, 0.80], "ttest")
+    expected = 0.5 - math.sqrt(12) / (2 * math.sqrt(14))
+    assert result.mean_delta == pytest.approx(-0.02)
+    assert result.p_worse == pytest.approx(expected, rel=1e-9)
+    assert result.p_better == pytest.approx(1 - expected, rel=1e-9)
+
+
+def test_paired_t_test_treats_a_constant_shift_as_certain() -> None:
+    result = paired_test([0.7, 0.6, 0.5], [0.8, 0.7, 0.6], "ttest")
+    assert result.p_worse == 0.0 and result.p_better == 1.0
+
+
+def test_wilcoxon_exact_p_value_when_every_seed_is_worse() -> None:
+    # all five differences negative: W+ = 0, the one-sided exact p is 1 / 2^5
+    result = paired_test([0.1, 0.2, 0.3, 0.4, 0.5], [0.2, 0.4, 0.6, 0.8, 1.0], "wilcoxon")
+    assert result.p_worse == pytest.approx(1 / 32)
+
+
+def test_sign_test_p_value_when_every_seed_is_worse() -> None:
+    result = paired_test([0.1, 0.2, 0.3, 0.4], [0.2, 0.3, 0.4, 0.5], "sign")
+    assert result.p_worse == pytest.approx(1 / 16)
+
+
+def test_identical_samples_are_never_significant() -> None:
+    for test in ("ttest", "wilcoxon", "sign"):
+        result = paired_test([0.5, 0.6, 0.7], [0.5, 0.6, 0.7], test)
+        assert result.p_worse == 1.0 and result.mean_delta == 0.0
+
+
+def test_win_tie_loss_counts_ties_instead_of_dropping_them() -> None:
+    wtl = win_tie_loss([0.80, 0.70, 0.60, 0.5000, 0.4], [0.70, 0.70, 0.65, 0.5005, 0.3], tie_margin=1e-3)
+    assert (wtl.wins, wtl.ties, wtl.losses) == (2, 2, 1)
+    assert 0.0 < wtl.p_value <= 1.0
+
+
+def test_mean_ranks_average_ties_and_rank_higher_scores_first() -> None:
+    ranks = mean_ranks({"a": [0.9, 0.5], "b": [0.8, 0.5], "c": [0.7, 0.9]})
+    # block 1: a=1, b=2, c=3; block 2: c=1, a=b=2.5
+    assert ranks == pytest.approx({"a": 1.75, "b": 2.25, "c": 2.0})
