@@ -118,7 +118,13 @@ def build_problem(config: ALConfig, settings: EngineSettings, progress: Progress
     rng = np.random.default_rng(np.random.SeedSequence(config.subsample_seed))
     pool_idx = subsample_indices(dataset.train.labels, config.max_pool or len(dataset.train.labels), rng)
     test_idx = subsample_indices(dataset.test.labels, config.max_test or len(dataset.test.labels), rng)
-    subset = dataset.subset(train=pool_idx, test=test_idx)
+    val_idx = subsample_indices(dataset.validation.labels, config.max_test or len(dataset.validation.labels), rng)
+    subset = replace(
+        dataset,
+        train=dataset.train.subset(pool_idx),
+        validation=dataset.validation.subset(val_idx),
+        test=dataset.test.subset(test_idx),
+    )
     if progress is not None:
         progress("embedding", 0, 1)
     embedded = embed_dataset(

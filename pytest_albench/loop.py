@@ -146,12 +146,13 @@ def run_active_learning(
     timer = _Timer(dev)
     start = timer.now()
 
-    x_pool = torch.from_numpy(np.ascontiguousarray(problem.x_pool, dtype=np.float32)).to(dev)
+    scale = feature_scale(problem.x_pool)
+    x_pool = _to_device(problem.x_pool, scale, dev)
     y_pool = torch.from_numpy(problem.y_pool.astype(np.int64)).to(dev)
-    x_test = torch.from_numpy(np.ascontiguousarray(problem.x_test, dtype=np.float32)).to(dev)
+    x_test = _to_device(problem.x_test, scale, dev)
     x_val = None
     if problem.x_validation is not None and problem.y_validation is not None and len(problem.y_validation):
-        x_val = torch.from_numpy(np.ascontiguousarray(problem.x_validation, dtype=np.float32)).to(dev)
+        x_val = _to_device(problem.x_validation, scale, dev)
     labeled = torch.zeros(len(problem.y_pool), dtype=torch.bool, device=dev)
     known = torch.full_like(y_pool, -1)
 
@@ -226,6 +227,24 @@ def run_active_learning(
         data=dict(problem.description),
         total_time_s=float(timer.now() - start),
     )
+
+
+def feature_scale(x_pool: np.ndarray) -> float:
+    """One scalar that gives pool rows a mean norm of sqrt(d), i.e. about unit scale per dimension.
+
+    Encoders differ by orders of magnitude in scale (unit-norm sentence embeddings, LSA components,
+    averaged GloVe vectors), and an L2-penalised head with a fixed C would be over-regularised on
+    some and not on others. A single scalar from the pool (never the test split) fixes that while
+    leaving every distance ratio, and so every diversity strategy's choice, unchanged.
+    """
+    mean_norm = float(np.linalg.norm(x_pool, axis=1).mean())
+    return float(np.sqrt(x_pool.shape[1]) / mean_norm) if mean_norm > 0 else 1.0
+
+
+def _to_device(x: np.ndarray, scale: float, device: str) -> Any:
+    import torch
+
+    return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32) * np.float32(scale)).to(device)
 
 
 def _reveal(labeled: Any, known: Any, y_pool: Any, indices: np.ndarray) -> None:

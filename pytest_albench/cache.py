@@ -1,0 +1,309 @@
+"""A content-addressed, verified, process-safe on-disk cache for numpy arrays.
+
+Embedding a dataset with a large encoder costs minutes to hours, while reading it back costs
+milliseconds, so every embedding run goes through this cache. Three properties matter more than speed:
+
+* **Keyed by content.** The key is the sha256 of a canonical JSON document that names everything the
+  array depends on (encoder identity and weights revision or file hash, encoder settings, the split's
+  content fingerprint, and this file format's version). Two encoders, or two versions of a split, can
+  never share an entry by accident, and renaming a dataset does not invalidate anything.
+* **Never trust a file blindly.** Each entry is one file: a magic string, the format version, a JSON
+  header (shape, dtype, payload size and sha256, and the key inputs for humans), then the raw bytes.
+  A truncated, corrupt or stale file is reported with :class:`AlbenchCacheWarning` and recomputed,
+  never used. Writes go to a temporary file in the same folder, are fsynced and then renamed over the
+  final name, so a crash never leaves a half-written entry under a valid name.
+* **One computation under concurrency.** ``pytest -n 8`` starts eight workers that all want the same
+  embeddings. :meth:`ArrayCache.get_or_compute` takes a per-entry file lock: one process computes,
+  the others wait on the lock and then read the entry it wrote.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import struct
+import tempfile
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, NamedTuple
+
+import numpy as np
+
+from .errors import CacheError
+
+__all__ = [
+    "FORMAT_VERSION",
+    "MAGIC",
+    "AlbenchCacheWarning",
+    "ArrayCache",
+    "CacheKey",
+    "Fetched",
+    "resolve_cache_dir",
+]
+
+#: Bumped whenever the entry layout or the meaning of a key changes; older files are then "stale".
+FORMAT_VERSION = 1
+#: First bytes of every entry, so a foreign or garbage file is recognised before anything is parsed.
+MAGIC = b"ALBCACHE"
+_PREFIX = struct.Struct("<8sII")  # magic, format version, header length
+_SUFFIX = ".alb"
+_CHUNK = 1 << 24  # 16 MiB reads keep memory flat while hashing large payloads
+
+
+class AlbenchCacheWarning(UserWarning):
+    """A cache entry that was unusable (truncated, corrupt, stale) and is being recomputed."""
+
+
+def resolve_cache_dir(cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """The cache root: the argument, else ``$ALBENCH_CACHE_DIR``, else the user cache folder.
+
+    The user cache folder is ``$XDG_CACHE_HOME/pytest-albench`` when that variable is set, otherwise
+    ``~/.cache/pytest-albench``; a per-user location survives ``git clean`` and is shared by projects.
+    """
+    if cache_dir is not None and str(cache_dir) != "":
+        return Path(cache_dir).expanduser()
+    env = os.environ.get("ALBENCH_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache")
+    return Path(base).expanduser() / "pytest-albench"
+
+
+@dataclass(frozen=True)
+class CacheKey:
+    """The identity of one cache entry: a digest plus the canonical JSON it was computed from.
+
+    The JSON is kept (not just the digest) so that the entry header tells a human which encoder and
+    split produced the file, and so that a file stored under the wrong name is detected on read.
+    """
+
+    digest: str
+    canonical: str
+
+    @classmethod
+    def from_inputs(cls, inputs: Mapping[str, Any]) -> CacheKey:
+        """Hash ``inputs`` (JSON-safe builtins only) together with the format version."""
+        document = {"format_version": FORMAT_VERSION, **inputs}
+        try:
+            canonical = json.dumps(
+                document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+            )
+        except (TypeError, ValueError) as exc:
+            raise CacheError(
+                f"cache key inputs are not plain JSON data ({exc}); pass only str, int, float, bool, "
+                "None, lists and dicts (convert numpy scalars and Paths first)"
+            ) from exc
+        return cls(hashlib.sha256(canonical.encode("utf-8")).hexdigest(), canonical)
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        inputs: dict[str, Any] = json.loads(self.canonical)
+        return inputs
+
+
+class Fetched(NamedTuple):
+    """An array from :meth:`ArrayCache.get_or_compute` and whether it came from disk."""
+
+    array: np.ndarray
+    hit: bool
+
+
+class _Unusable(Exception):
+    """Internal: why an entry on disk cannot be used (the message becomes the warning)."""
+
+
+class ArrayCache:
+    """Arrays on disk under ``root``, one verified file per :class:`CacheKey`.
+
+    ``lock_timeout`` is how long a process waits for another one computing the same entry
+    (``-1``: forever, the right default when the other process is encoding a large dataset).
+    """
+
+    def __init__(self, root: str | os.PathLike[str], *, lock_timeout: float = -1) -> None:
+        self.root = Path(root)
+        self.lock_timeout = lock_timeout
+
+    def path(self, key: CacheKey) -> Path:
+        """Entries are sharded by the first two hex digits so no folder grows huge."""
+        return self.root / key.digest[:2] / f"{key.digest}{_SUFFIX}"
+
+    def load(self, key: CacheKey, *, report: bool = True) -> np.ndarray | None:
+        """The verified array for ``key``, or ``None`` when there is no usable entry.
+
+        An unusable entry is reported with :class:`AlbenchCacheWarning` when ``report`` is true;
+        the lock-free fast path of :meth:`get_or_compute` passes ``False`` and reports under the lock.
+        """
+        path = self.path(key)
+        try:
+            return _read_entry(path, key)
+        except FileNotFoundError:
+            return None
+        except _Unusable as exc:
+            if report:
+                warnings.warn(
+                    AlbenchCacheWarning(
+                        f"cache entry {path} is unusable ({exc}); recomputing it. If this repeats, "
+                        f"delete the folder {self.root} or check the disk"
+                    ),
+                    stacklevel=3,
+                )
+            return None
+
+    def store(self, key: CacheKey, array: np.ndarray, meta: Mapping[str, Any] | None = None) -> Path:
+        """Write ``array`` atomically; ``meta`` is extra JSON for humans (not part of the key)."""
+        path = self.path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _write_entry(path, key, _contiguous(array), dict(meta or {}))
+        except OSError as exc:
+            raise CacheError(
+                f"cannot write cache entry {path}: {exc}. Check free space and permissions, or point "
+                "the cache elsewhere with ALBENCH_CACHE_DIR (or --albench-cache-dir)"
+            ) from exc
+        return path
+
+    def get_or_compute(
+        self,
+        key: CacheKey,
+        compute: Callable[[], np.ndarray],
+        *,
+        meta: Mapping[str, Any] | None = None,
+    ) -> Fetched:
+        """The cached array for ``key``, computing and storing it first if needed.
+
+        Exactly one of several concurrent callers (threads or processes) runs ``compute``; the others
+        block on the entry's lock and then read its result. An exception from ``compute`` propagates
+        and nothing is stored, so a failed or rejected computation is retried next time.
+        """
+        cached = self.load(key, report=False)
+        if cached is not None:
+            return Fetched(cached, True)
+        with self._locked(key):
+            cached = self.load(key, report=True)
+            if cached is not None:
+                return Fetched(cached, True)
+            array = compute()
+            self.store(key, array, meta)
+            return Fetched(array, False)
+
+    @contextlib.contextmanager
+    def _locked(self, key: CacheKey) -> Iterator[None]:
+        from filelock import FileLock, Timeout
+
+        lock_path = self.path(key).with_suffix(".lock")
+        try:
+            lock_path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CacheError(
+                f"cannot create the cache folder {lock_path.parent}: {exc}. Set ALBENCH_CACHE_DIR "
+                "(or --albench-cache-dir) to a writable folder"
+            ) from exc
+        lock = FileLock(str(lock_path), timeout=self.lock_timeout)
+        try:
+            lock.acquire()
+        except Timeout as exc:
+            raise CacheError(
+                f"waited {self.lock_timeout} s for another process computing {self.path(key).name}; "
+                f"if no other run is active, delete {lock_path}"
+            ) from exc
+        try:
+            yield
+        finally:
+            lock.release()
+
+
+def _contiguous(array: np.ndarray) -> np.ndarray:
+    array = np.asarray(array)
+    if array.dtype.hasobject:
+        raise CacheError(f"cannot cache an array of dtype {array.dtype}: convert it to a numeric dtype")
+    return np.ascontiguousarray(array)
+
+
+def _write_entry(path: Path, key: CacheKey, array: np.ndarray, meta: dict[str, Any]) -> None:
+    payload = array.data.cast("B") if array.size else memoryview(b"")
+    header = {
+        "shape": list(array.shape),
+        "dtype": array.dtype.str,
+        "payload_bytes": payload.nbytes,
+        "payload_sha256": hashlib.sha256(payload).hexdigest(),
+        "key": key.digest,
+        "key_inputs": key.inputs,
+        "meta": meta,
+    }
+    header_bytes = json.dumps(header, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(_PREFIX.pack(MAGIC, FORMAT_VERSION, len(header_bytes)))
+            handle.write(header_bytes)
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the rename durable; not possible (nor needed) on every platform, hence best effort."""
+    with contextlib.suppress(OSError, AttributeError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _read_entry(path: Path, key: CacheKey) -> np.ndarray:
+    with open(path, "rb") as handle:
+        header = _read_header(handle)
+        if header.get("key") != key.digest:
+            raise _Unusable(f"it belongs to key {header.get('key')!r}, not {key.digest!r}")
+        dtype, shape, size = _layout(header)
+        buffer = bytearray(size)
+        got = handle.readinto(buffer)
+        if got != size:
+            raise _Unusable(f"payload has {got} of its {size} bytes (truncated)")
+        if handle.read(1):
+            raise _Unusable(f"trailing bytes after the {size}-byte payload")
+    if hashlib.sha256(buffer).hexdigest() != header.get("payload_sha256"):
+        raise _Unusable("payload checksum mismatch (corrupted file)")
+    return np.frombuffer(buffer, dtype=dtype).reshape(shape)
+
+
+def _read_header(handle: BinaryIO) -> dict[str, Any]:
+    prefix = handle.read(_PREFIX.size)
+    if len(prefix) < _PREFIX.size:
+        raise _Unusable("file is shorter than its fixed header (truncated)")
+    magic, version, header_len = _PREFIX.unpack(prefix)
+    if magic != MAGIC:
+        raise _Unusable("not a pytest-albench cache file (bad magic bytes)")
+    if version != FORMAT_VERSION:
+        raise _Unusable(f"stale format version {version}; this pytest-albench writes {FORMAT_VERSION}")
+    raw = handle.read(header_len)
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _Unusable(f"header is not valid JSON ({exc})") from None
+    if not isinstance(header, dict):
+        raise _Unusable("header is not a JSON object")
+    return header
+
+
+def _layout(header: Mapping[str, Any]) -> tuple[np.dtype[Any], tuple[int, ...], int]:
+    try:
+        dtype = np.dtype(header["dtype"])
+        shape = tuple(int(n) for n in header["shape"])
+        size = int(header["payload_bytes"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _Unusable(f"header lacks a valid shape/dtype/size ({exc})") from None
+    if dtype.hasobject or size != dtype.itemsize * int(np.prod(shape, dtype=np.int64)):
+        raise _Unusable("header shape, dtype and payload size disagree")
+    return dtype, shape, size

@@ -1,0 +1,254 @@
+"""``embed_dataset``: every split of a dataset through one encoder, via the verified cache.
+
+Each split is one cache entry keyed by the encoder's identity and the split's content fingerprint.
+The encoder is loaded lazily, on the first miss, so a warm cache never imports torch or the model.
+Output is checked before it is stored (2-D, one row per text, finite), because a NaN that reaches
+the cache would poison every later run; rejected output raises and is never cached.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..cache import ArrayCache, CacheKey, resolve_cache_dir
+from ..data import SPLIT_NAMES, Split, TextDataset
+from ..errors import ConfigError, EmbeddingError
+from ._backends import Backend, BatchEncoder, LoadContext, get_backend
+from ._spec import EncoderSpec, get_encoder_spec
+
+#: Sub-folder of the cache root holding embedding entries (extracted models go to ``models/``).
+EMBEDDINGS_SUBDIR = "embeddings"
+
+
+@dataclass(frozen=True, eq=False)
+class EmbeddedDataset:
+    """Float32 embeddings of a dataset's three splits, row-aligned with the dataset's texts.
+
+    ``cache_hits`` maps each split name to whether it was read from the cache.
+    """
+
+    dataset_name: str
+    encoder_name: str
+    encoder_identity: Mapping[str, Any]
+    train: np.ndarray
+    validation: np.ndarray
+    test: np.ndarray
+    cache_hits: Mapping[str, bool] = field(default_factory=dict)
+    dataset_fingerprint: str = ""
+
+    def split(self, name: str) -> np.ndarray:
+        if name not in SPLIT_NAMES:
+            raise EmbeddingError(f"unknown split {name!r}; use one of {', '.join(SPLIT_NAMES)}")
+        return getattr(self, name)  # type: ignore[no-any-return]
+
+    @property
+    def identity(self) -> Mapping[str, Any]:
+        """Alias of :attr:`encoder_identity` (what result files record as the embedding identity)."""
+        return self.encoder_identity
+
+    @property
+    def dim(self) -> int:
+        return int(self.train.shape[1])
+
+    @property
+    def fully_cached(self) -> bool:
+        return bool(self.cache_hits) and all(self.cache_hits.values())
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(f"{s}={self.split(s).shape}" for s in SPLIT_NAMES)
+        hits = dict(self.cache_hits)
+        return f"EmbeddedDataset({self.encoder_name!r} on {self.dataset_name!r}: {shapes}, hits={hits})"
+
+
+def encoder_identity(encoder: str | EncoderSpec, dataset: TextDataset | None = None) -> dict[str, Any]:
+    """The JSON-safe identity that keys the cache (cheap: imports no model library).
+
+    For encoders fitted on the train split (``tfidf-lsa``) it includes the train fingerprint, so the
+    embeddings of a test split change whenever the train split they were fitted on changes.
+    """
+    spec = get_encoder_spec(encoder)
+    return _identity(spec, get_backend(spec), dataset)
+
+
+def _identity(spec: EncoderSpec, backend: Backend, dataset: TextDataset | None) -> dict[str, Any]:
+    identity = backend.identity(spec)
+    if backend.fits_on_train:
+        if dataset is None:
+            raise EmbeddingError(f"encoder {spec.name!r} is fitted on a train split: pass the dataset")
+        identity["fit_on_train"] = dataset.train.fingerprint
+    return identity
+
+
+def _check_trust(spec: EncoderSpec, trust_remote_code: bool) -> None:
+    """Remote code is an explicit opt-in, checked before the cache so behaviour never depends on it."""
+    if spec.trust_remote_code and not trust_remote_code:
+        raise EmbeddingError(
+            f"encoder {spec.name!r} runs Python code from its model repository (trust_remote_code). "
+            "Review that code, then opt in with --albench-trust-remote-code "
+            "(or embed_dataset(..., trust_remote_code=True))"
+        )
+
+
+#: The most recently loaded encoder, reused across ``embed_dataset`` calls (one dataset after another
+#: with the same 7B model must not reload it); only one is kept so GPU memory holds one model.
+_LOADED: dict[tuple[Any, ...], BatchEncoder] = {}
+
+
+def release_encoders() -> None:
+    """Drop the cached loaded model (e.g. to free GPU memory before other work)."""
+    _LOADED.clear()
+
+
+def _load(spec: EncoderSpec, backend: Backend, context: LoadContext) -> BatchEncoder:
+    if backend.fits_on_train:  # fitted on this dataset's train split: never shared
+        return backend.load(spec, context)
+    key = (spec, id(spec.function), context.device, context.trust_remote_code, context.cache_dir)
+    if key not in _LOADED:
+        _LOADED.clear()  # release the previous model before loading the next
+        _LOADED[key] = backend.load(spec, context)
+    return _LOADED[key]
+
+
+class _LazyEncoder:
+    """Loads the model on the first call only: on a fully warm cache it is never called."""
+
+    def __init__(self, spec: EncoderSpec, backend: Backend, context: LoadContext) -> None:
+        self.spec, self.backend, self.context = spec, backend, context
+        self._encode: BatchEncoder | None = None
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        if self._encode is None:
+            self._encode = _load(self.spec, self.backend, self.context)
+        return np.asarray(self._encode(texts))
+
+
+def embed_dataset(
+    encoder: str | EncoderSpec,
+    dataset: TextDataset,
+    *,
+    cache_dir: str | os.PathLike[str] | None = None,
+    device: str = "auto",
+    batch_size: int = 32,
+    progress: bool = True,
+    trust_remote_code: bool = False,
+) -> EmbeddedDataset:
+    """Embed train, validation and test with ``encoder`` (a name, hub id, local folder or spec).
+
+    ``cache_dir`` defaults to ``$ALBENCH_CACHE_DIR`` then ``~/.cache/pytest-albench``; ``device="auto"``
+    picks the GPU when there is one (decided only when something must be encoded).
+    """
+    if batch_size < 1:
+        raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
+    spec = get_encoder_spec(encoder)
+    _check_trust(spec, trust_remote_code)
+    backend = get_backend(spec)
+    identity = _identity(spec, backend, dataset)
+    root = resolve_cache_dir(cache_dir)
+    cache = ArrayCache(root / EMBEDDINGS_SUBDIR)
+    lazy = _LazyEncoder(spec, backend, LoadContext(device, root, trust_remote_code, dataset.train.texts))
+    arrays: dict[str, np.ndarray] = {}
+    hits: dict[str, bool] = {}
+    for name in SPLIT_NAMES:
+        split = dataset.split(name)
+        key = CacheKey.from_inputs({"encoder": identity, "split": split.fingerprint})
+        meta = {"encoder": spec.name, "dataset": dataset.name, "split": name, "rows": len(split)}
+        compute = functools.partial(_encode_split, lazy, spec, backend, dataset, split, batch_size, progress)
+        fetched = cache.get_or_compute(key, compute, meta=meta)
+        arrays[name] = _check_rows(fetched.array, spec, dataset, split)
+        hits[name] = fetched.hit
+    return EmbeddedDataset(
+        dataset.name,
+        spec.name,
+        identity,
+        arrays["train"],
+        arrays["validation"],
+        arrays["test"],
+        hits,
+        dataset.fingerprint,
+    )
+
+
+def _encode_split(
+    encode: _LazyEncoder,
+    spec: EncoderSpec,
+    backend: Backend,
+    dataset: TextDataset,
+    split: Split,
+    batch_size: int,
+    progress: bool,
+) -> np.ndarray:
+    from tqdm.auto import tqdm
+
+    texts = list(split.texts)
+    lengths = np.array([len(t) for t in texts])
+    order = np.argsort(-lengths, kind="stable") if backend.sort_by_length else np.arange(len(texts))
+    out: np.ndarray | None = None
+    with tqdm(
+        total=len(texts),
+        desc=f"{spec.name} {dataset.name}/{split.name}",
+        unit="text",
+        disable=not progress,
+        leave=False,
+    ) as bar:
+        for start in range(0, len(texts), batch_size):
+            rows = order[start : start + batch_size]
+            batch = _batch_output(encode([texts[i] for i in rows]), len(rows), spec, dataset, split)
+            if out is None:
+                out = np.empty((len(texts), batch.shape[1]), dtype=np.float32)
+            out[rows] = batch
+            bar.update(len(rows))
+    assert out is not None  # splits are never empty (TextDataset guarantees it)
+    return _finalise(out, spec, dataset, split)
+
+
+def _where(spec: EncoderSpec, dataset: TextDataset, split: Split) -> str:
+    return f"encoder {spec.name!r} on dataset {dataset.name!r} ({split.name} split)"
+
+
+def _batch_output(
+    raw: np.ndarray, rows: int, spec: EncoderSpec, dataset: TextDataset, split: Split
+) -> np.ndarray:
+    if raw.ndim != 2 or raw.shape[0] != rows:
+        raise EmbeddingError(
+            f"{_where(spec, dataset, split)} returned shape {raw.shape} for {rows} texts; an encoder must "
+            "return one row per text (n, d)"
+        )
+    if not np.issubdtype(raw.dtype, np.number) or np.issubdtype(raw.dtype, np.complexfloating):
+        raise EmbeddingError(
+            f"{_where(spec, dataset, split)} returned dtype {raw.dtype}; return real numbers"
+        )
+    return raw.astype(np.float32, copy=False)
+
+
+def _finalise(out: np.ndarray, spec: EncoderSpec, dataset: TextDataset, split: Split) -> np.ndarray:
+    """Reject non-finite rows and unexpected widths; L2-normalise when the spec asks for it."""
+    bad = int((~np.isfinite(out).all(axis=1)).sum())
+    if bad:
+        raise EmbeddingError(
+            f"{_where(spec, dataset, split)} produced {bad} of {len(out)} rows with NaN or inf values; "
+            "nothing was cached. Check the model's dtype (fp16 overflow), its inputs, or use another encoder"
+        )
+    if spec.dim is not None and out.shape[1] != spec.dim:
+        raise EmbeddingError(
+            f"{_where(spec, dataset, split)} produced {out.shape[1]}-d vectors but its spec says {spec.dim}; "
+            "fix EncoderSpec.dim or the model wiring"
+        )
+    if spec.normalize:
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        np.divide(out, norms, out=out, where=norms > 0)
+    return out
+
+
+def _check_rows(array: np.ndarray, spec: EncoderSpec, dataset: TextDataset, split: Split) -> np.ndarray:
+    if array.ndim != 2 or array.shape[0] != len(split) or array.dtype != np.float32:
+        raise EmbeddingError(
+            f"{_where(spec, dataset, split)}: cached array has shape {array.shape} and dtype {array.dtype}, "
+            f"expected ({len(split)}, d) float32; delete the cache folder and rerun"
+        )
+    return array

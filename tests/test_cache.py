@@ -1,0 +1,225 @@
+"""The array cache: content keys, verified reads, atomic writes, one computation under concurrency."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pytest_albench.cache import (
+    FORMAT_VERSION,
+    AlbenchCacheWarning,
+    ArrayCache,
+    CacheKey,
+    resolve_cache_dir,
+)
+from pytest_albench.errors import CacheError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _array() -> np.ndarray:
+    return np.arange(24, dtype=np.float32).reshape(6, 4) / 7
+
+
+def _counting(array: np.ndarray) -> tuple[list[int], object]:
+    calls: list[int] = []
+
+    def compute() -> np.ndarray:
+        calls.append(1)
+        return array
+
+    return calls, compute
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> ArrayCache:
+    return ArrayCache(tmp_path / "cache")
+
+
+@pytest.fixture
+def key() -> CacheKey:
+    return CacheKey.from_inputs({"encoder": {"model": "m", "revision": "r"}, "split": "f" * 64})
+
+
+class TestKeys:
+    def test_key_ignores_dict_order_but_not_content(self) -> None:
+        a = CacheKey.from_inputs({"x": 1, "y": {"b": 2, "a": 1}})
+        b = CacheKey.from_inputs({"y": {"a": 1, "b": 2}, "x": 1})
+        c = CacheKey.from_inputs({"x": 1, "y": {"a": 1, "b": 3}})
+        assert a == b and a.digest != c.digest and len(a.digest) == 64
+
+    def test_key_includes_the_format_version(self) -> None:
+        assert CacheKey.from_inputs({"x": 1}).inputs["format_version"] == FORMAT_VERSION
+
+    def test_non_json_inputs_are_rejected_with_the_fix(self) -> None:
+        with pytest.raises(CacheError, match="plain JSON"):
+            CacheKey.from_inputs({"path": Path("/tmp")})
+        with pytest.raises(CacheError, match="plain JSON"):
+            CacheKey.from_inputs({"nan": float("nan")})
+
+
+class TestRoundTrip:
+    @pytest.mark.parametrize(
+        "array",
+        [
+            _array(),
+            np.arange(5, dtype=np.int64),
+            np.zeros((0, 3), dtype=np.float32),
+            np.float64(2.5) * np.ones((2, 2, 2)),
+        ],
+    )
+    def test_store_then_load_returns_the_same_array(
+        self, cache: ArrayCache, key: CacheKey, array: np.ndarray
+    ) -> None:
+        cache.store(key, array, meta={"dataset": "demo"})
+        loaded = cache.load(key)
+        assert loaded is not None and loaded.dtype == array.dtype and loaded.shape == array.shape
+        np.testing.assert_array_equal(loaded, array)
+        assert loaded.flags.writeable  # torch.from_numpy must not warn on cached arrays
+
+    def test_missing_entry_loads_as_none(self, cache: ArrayCache, key: CacheKey) -> None:
+        assert cache.load(key) is None
+
+    def test_second_request_is_a_hit_without_computing(self, cache: ArrayCache, key: CacheKey) -> None:
+        calls, compute = _counting(_array())
+        first = cache.get_or_compute(key, compute)  # type: ignore[arg-type]
+        second = cache.get_or_compute(key, compute)  # type: ignore[arg-type]
+        assert (first.hit, second.hit, len(calls)) == (False, True, 1)
+        np.testing.assert_array_equal(first.array, second.array)
+
+    def test_failed_computation_stores_nothing(self, cache: ArrayCache, key: CacheKey) -> None:
+        def boom() -> np.ndarray:
+            raise RuntimeError("model crashed")
+
+        with pytest.raises(RuntimeError):
+            cache.get_or_compute(key, boom)
+        assert not cache.path(key).exists()
+
+    def test_writes_leave_no_temporary_files(self, cache: ArrayCache, key: CacheKey) -> None:
+        cache.store(key, _array())
+        assert [p.name for p in cache.path(key).parent.iterdir()] == [cache.path(key).name]
+
+    def test_a_failed_write_raises_cache_error_and_cleans_up(
+        self, cache: ArrayCache, key: CacheKey, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        def no_replace(src: str, dst: str) -> None:
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(os, "replace", no_replace)
+        with pytest.raises(CacheError, match="ALBENCH_CACHE_DIR"):
+            cache.store(key, _array())
+        assert list(cache.path(key).parent.iterdir()) == []
+
+    def test_header_names_the_key_inputs_for_humans(self, cache: ArrayCache, key: CacheKey) -> None:
+        cache.store(key, _array(), meta={"dataset": "trec6"})
+        head = cache.path(key).read_bytes()[:2000]
+        assert b'"revision":"r"' in head.replace(b" ", b"") and b"trec6" in head
+
+
+def _corrupt_and_expect(cache: ArrayCache, key: CacheKey, damage, match: str) -> None:  # type: ignore[no-untyped-def]
+    cache.store(key, _array())
+    damage(cache.path(key))
+    calls, compute = _counting(_array())
+    with pytest.warns(AlbenchCacheWarning, match=match):
+        fetched = cache.get_or_compute(key, compute)  # type: ignore[arg-type]
+    assert (fetched.hit, len(calls)) == (False, 1)
+    np.testing.assert_array_equal(cache.load(key), _array())  # the entry was repaired
+
+
+def _flip_byte(path: Path, offset_from_end: int) -> None:
+    data = bytearray(path.read_bytes())
+    data[-offset_from_end] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+class TestVerification:
+    def test_truncated_file_is_reported_and_recomputed(self, cache: ArrayCache, key: CacheKey) -> None:
+        _corrupt_and_expect(cache, key, lambda p: p.write_bytes(p.read_bytes()[:-10]), "truncated")
+
+    def test_file_cut_inside_its_header_is_reported(self, cache: ArrayCache, key: CacheKey) -> None:
+        _corrupt_and_expect(cache, key, lambda p: p.write_bytes(p.read_bytes()[:12]), "truncated")
+
+    def test_flipped_payload_byte_is_reported_and_recomputed(self, cache: ArrayCache, key: CacheKey) -> None:
+        _corrupt_and_expect(cache, key, lambda p: _flip_byte(p, 5), "checksum")
+
+    def test_foreign_file_is_reported(self, cache: ArrayCache, key: CacheKey) -> None:
+        _corrupt_and_expect(cache, key, lambda p: p.write_bytes(b"not a cache file at all"), "magic")
+
+    def test_other_format_version_is_reported_stale(self, cache: ArrayCache, key: CacheKey) -> None:
+        def bump(path: Path) -> None:
+            data = bytearray(path.read_bytes())
+            data[8] = FORMAT_VERSION + 1
+            path.write_bytes(bytes(data))
+
+        _corrupt_and_expect(cache, key, bump, "stale format version")
+
+    def test_entry_copied_under_another_key_is_not_used(self, cache: ArrayCache, key: CacheKey) -> None:
+        other = CacheKey.from_inputs({"something": "else"})
+        cache.store(other, np.ones((2, 2), dtype=np.float32))
+
+        def swap(path: Path) -> None:
+            path.write_bytes(cache.path(other).read_bytes())
+
+        _corrupt_and_expect(cache, key, swap, "belongs to key")
+
+
+def test_cache_dir_resolution_order(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("ALBENCH_CACHE_DIR", raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    assert resolve_cache_dir() == Path("~/.cache/pytest-albench").expanduser()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert resolve_cache_dir() == tmp_path / "xdg" / "pytest-albench"
+    monkeypatch.setenv("ALBENCH_CACHE_DIR", str(tmp_path / "env"))
+    assert resolve_cache_dir() == tmp_path / "env"
+    assert resolve_cache_dir(tmp_path / "arg") == tmp_path / "arg"
+
+
+_REQUESTER = r"""
+import sys, time, pathlib
+import numpy as np
+from pytest_albench.cache import ArrayCache, CacheKey
+root, side, ready, go = map(pathlib.Path, sys.argv[1:5])
+ready.touch()
+while not go.exists():
+    time.sleep(0.005)
+def compute():
+    with open(side, "a") as handle:
+        handle.write("computed\n")
+    time.sleep(0.5)  # long enough that the other requesters arrive while this one computes
+    return np.arange(12, dtype=np.float32).reshape(3, 4)
+fetched = ArrayCache(root).get_or_compute(CacheKey.from_inputs({"test": "concurrency"}), compute)
+print(int(fetched.hit), float(fetched.array.sum()))
+"""
+
+
+def test_three_concurrent_processes_compute_once(tmp_path: Path) -> None:
+    side, go = tmp_path / "computations.txt", tmp_path / "go"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    readies = [tmp_path / f"ready{i}" for i in range(3)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _REQUESTER, str(tmp_path / "cache"), str(side), str(ready), str(go)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=REPO,
+        )
+        for ready in readies
+    ]
+    deadline = time.monotonic() + 60
+    while not all(r.exists() for r in readies) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    go.touch()  # release all three at once
+    results = [p.communicate(timeout=60) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err for _, err in results]
+    outputs = sorted(out.split()[0] for out, _ in results)
+    assert side.read_text().splitlines() == ["computed"]
+    assert outputs == ["0", "1", "1"]
+    assert {out.split()[1] for out, _ in results} == {"66.0"}

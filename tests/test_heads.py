@@ -1,0 +1,84 @@
+"""Classifier heads: agreement with scikit-learn, determinism, and what strategies read from them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from sklearn.decomposition import TruncatedSVD
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from pytest_albench.errors import ConfigError, UnknownNameError
+from pytest_albench.heads import LogisticHead, MLPHead, make_head
+
+
+@pytest.fixture(scope="module")
+def bbc_features() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Real features: BBC News (packaged) through TF-IDF + SVD fitted on the training texts only."""
+    from pytest_albench.data import load_dataset
+
+    data = load_dataset("bbc_news")
+    vectorizer = TfidfVectorizer(sublinear_tf=True, min_df=2).fit(data.train.texts)
+    svd = TruncatedSVD(64, random_state=0).fit(vectorizer.transform(data.train.texts))
+    x_train = svd.transform(vectorizer.transform(data.train.texts)).astype(np.float32)
+    x_test = svd.transform(vectorizer.transform(data.test.texts)).astype(np.float32)
+    return x_train, data.train.labels.copy(), x_test, data.test.labels.copy()
+
+
+@pytest.mark.parametrize("n_labeled", [20, 100, 400])
+def test_logistic_head_is_within_one_point_of_scikit_learn(bbc_features, n_labeled: int) -> None:
+    x_train, y_train, x_test, y_test = bbc_features
+    idx = np.random.default_rng(n_labeled).choice(len(y_train), n_labeled, replace=False)
+    reference = LogisticRegression(C=1.0, max_iter=5000).fit(x_train[idx], y_train[idx])
+    ours = LogisticHead(n_classes=5).fit(torch.from_numpy(x_train[idx]), torch.from_numpy(y_train[idx]))
+    ours_acc = float((ours.predict_proba(torch.from_numpy(x_test)).argmax(1).numpy() == y_test).mean())
+    ref_acc = float((reference.predict(x_test) == y_test).mean())
+    assert abs(ours_acc - ref_acc) <= 0.01
+    # same objective, so the probabilities agree closely too (classes present in the labeled set)
+    present = np.unique(y_train[idx])
+    ours_p = ours.predict_proba(torch.from_numpy(x_test)).numpy()[:, present]
+    ours_p /= ours_p.sum(axis=1, keepdims=True) if len(present) < 5 else 1.0
+    assert np.abs(ours_p - reference.predict_proba(x_test)).max() < 0.02
+
+
+@pytest.mark.parametrize("head", ["logistic", "mlp"])
+def test_heads_are_deterministic_for_a_seed(bbc_features, head: str) -> None:
+    x_train, y_train, x_test, _ = bbc_features
+    idx = np.random.default_rng(0).choice(len(y_train), 60, replace=False)
+    x, y, xt = torch.from_numpy(x_train[idx]), torch.from_numpy(y_train[idx]), torch.from_numpy(x_test)
+    first = make_head(head, 5, seed=3).fit(x, y).predict_proba(xt)
+    second = make_head(head, 5, seed=3).fit(x, y).predict_proba(xt)
+    assert torch.equal(first, second)
+    assert torch.allclose(first.sum(dim=1), torch.ones(len(xt)), atol=1e-5)
+
+
+def test_mlp_head_learns_and_exposes_hidden_features_and_mc_dropout(bbc_features) -> None:
+    x_train, y_train, x_test, y_test = bbc_features
+    idx = np.random.default_rng(0).choice(len(y_train), 300, replace=False)  # rows are grouped by class
+    head = MLPHead(n_classes=5, seed=0).fit(torch.from_numpy(x_train[idx]), torch.from_numpy(y_train[idx]))
+    acc = float((head.predict_proba(torch.from_numpy(x_test)).argmax(1).numpy() == y_test).mean())
+    assert acc > 0.8
+    assert head.hidden(torch.from_numpy(x_test[:7])).shape == (7, head.hidden_dim)
+    gen = torch.Generator().manual_seed(0)
+    samples = head.sampled_proba(torch.from_numpy(x_test[:7]), 4, gen)
+    assert samples.shape == (4, 7, 5)
+    assert not torch.equal(samples[0], samples[1])  # dropout masks differ between passes
+
+
+def test_logistic_sampled_proba_is_a_bootstrap_ensemble(bbc_features) -> None:
+    x_train, y_train, x_test, _ = bbc_features
+    idx = np.random.default_rng(0).choice(len(y_train), 50, replace=False)
+    head = LogisticHead(n_classes=5).fit(torch.from_numpy(x_train[idx]), torch.from_numpy(y_train[idx]))
+    samples = head.sampled_proba(torch.from_numpy(x_test[:5]), 3, torch.Generator().manual_seed(1))
+    assert samples.shape == (3, 5, 5)
+    assert torch.equal(head.hidden(torch.from_numpy(x_test[:5])), torch.from_numpy(x_test[:5]))
+
+
+def test_unfitted_head_and_bad_names_give_clear_errors() -> None:
+    with pytest.raises(ConfigError, match="fitted"):
+        LogisticHead(n_classes=2).predict_proba(torch.zeros(1, 3))
+    with pytest.raises(UnknownNameError, match="logistic"):
+        make_head("logistc", 2, seed=0)
+    with pytest.raises(ConfigError, match="invalid parameters"):
+        make_head("logistic", 2, seed=0, hidden_dim=3)
