@@ -41,6 +41,7 @@ _LAZY = {
     "query": "strategies",
     "select_initial_pool": "strategies",
     "register_ips": "strategies",
+    "register_initial_pool_method": "strategies",
     "ips_names": "strategies",
 }
 

@@ -24,8 +24,11 @@ def torch_generator(rng: np.random.Generator) -> torch.Generator:
     return gen
 
 
-def sq_norms(x: torch.Tensor) -> torch.Tensor:
-    return (x * x).sum(dim=1)
+def sq_norms(x: torch.Tensor, chunk: int = DEFAULT_CHUNK) -> torch.Tensor:
+    """Squared row norms, in row chunks so that no N × d temporary (x * x) is ever allocated."""
+    if x.shape[0] <= chunk:
+        return (x * x).sum(dim=1)
+    return torch.cat([sq_norms(x[start : start + chunk], chunk) for start in range(0, x.shape[0], chunk)])
 
 
 def sqdist_block(a: torch.Tensor, b: torch.Tensor, b_sq: torch.Tensor | None = None) -> torch.Tensor:
@@ -79,35 +82,44 @@ def nearest_center(
 
 
 def kmeans_pp_init(x: torch.Tensor, k: int, gen: torch.Generator) -> torch.Tensor:
-    """k-means++ seeding; returns the indices of the k chosen rows (distinct whenever possible)."""
+    """k-means++ seeding; returns the indices of the k chosen rows (distinct whenever possible).
+
+    The first row is uniform; each further row costs one matrix-vector pass (squared norms are
+    computed once), which keeps seeding cheap next to the Lloyd iterations even for k in the hundreds.
+    """
     n = x.shape[0]
     if k > n:
         raise ValueError(f"cannot seed {k} centres from {n} points")
     first = int(torch.randint(n, (1,), generator=gen).item())
-    chosen = [first]
-    closest = min_sqdist(x, x[first : first + 1])
-    for _ in range(1, k):
-        weights = closest.double().cpu()
-        total = float(weights.sum())
-        if total <= 0.0:  # all remaining points coincide with centres: pick any unchosen row
-            mask = torch.ones(n, dtype=torch.bool)
-            mask[chosen] = False
-            candidates = torch.nonzero(mask).flatten()
-            nxt = int(candidates[torch.randint(len(candidates), (1,), generator=gen)].item())
-        else:
-            nxt = int(torch.multinomial(weights / total, 1, generator=gen).item())
-        chosen.append(nxt)
-        closest = torch.minimum(closest, min_sqdist(x, x[nxt : nxt + 1]))
+    x_sq = sq_norms(x)
+    eligible = torch.ones(n, dtype=torch.bool, device=x.device)
+    chosen = d2_seeding(first, k, lambda j: sqdist_to_point(x, x_sq, j), eligible, gen)
     return torch.tensor(chosen, dtype=torch.long, device=x.device)
 
 
 def kmeans(
-    x: torch.Tensor, k: int, gen: torch.Generator, n_iter: int = 50, tol: float = 1e-6
+    x: torch.Tensor, k: int, gen: torch.Generator, n_iter: int = 50, tol: float = 1e-6, n_init: int = 1
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Lloyd's k-means with k-means++ seeding; returns (labels (N,), centres (k × d)).
 
     Empty clusters are re-seeded at the point farthest from its centre, so exactly k clusters exist.
+    With ``n_init`` > 1 the run with the lowest inertia wins: one k-means++ start splits a large
+    cluster and merges two small ones often enough to matter where clusters are the output
+    (TypiClust, ProbCover's pseudo-labels).
     """
+    best: tuple[float, torch.Tensor, torch.Tensor] | None = None
+    for _ in range(max(1, n_init)):
+        labels, centers, inertia = _lloyd(x, k, gen, n_iter, tol)
+        if best is None or inertia < best[0]:
+            best = (inertia, labels, centers)
+    assert best is not None
+    return best[1], best[2]
+
+
+def _lloyd(
+    x: torch.Tensor, k: int, gen: torch.Generator, n_iter: int, tol: float
+) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """One k-means run from one k-means++ seeding; returns labels, centres and the final inertia."""
     k = min(k, x.shape[0])
     centers = x[kmeans_pp_init(x, k, gen)].clone()
     labels = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
@@ -125,8 +137,8 @@ def kmeans(
         if prev_inertia - inertia <= tol * max(prev_inertia, 1e-12) and not bool(empty.any()):
             break
         prev_inertia = inertia
-    labels, _ = nearest_center(x, centers)
-    return labels, centers
+    labels, dist = nearest_center(x, centers)
+    return labels, centers, float(dist.sum())
 
 
 def top_k(scores: torch.Tensor, k: int, gen: torch.Generator, largest: bool = True) -> torch.Tensor:

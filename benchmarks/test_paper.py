@@ -1,0 +1,37 @@
+"""Paper suite: the grid of "No Free Lunch in Active Learning" (arXiv 2506.01992).
+
+Its datasets by hub id × its MTEB encoders and baselines × its strategies × its IPS methods. It needs
+the Hugging Face Hub, ``pytest-albench[hub]``, ``--albench-trust-remote-code`` for the encoders that
+ship custom code, and a GPU; elsewhere every case is skipped with the reason. Collection always works,
+so a renamed strategy or dataset breaks this file's tests here, not only on a GPU machine.
+"""
+
+from __future__ import annotations
+
+import pytest
+from suite_config import hub_and_gpu_missing
+
+PAPER_DATASETS = [
+    "ag_news", "banking77", "dbpedia_14", "trec", "glue/sst2", "yelp_review_full",
+    "nid989/FNC-1", "wikitalk", "glue/mnli", "glue/qnli",
+]
+PAPER_EMBEDDINGS = [
+    "nvidia/NV-Embed-v2", "Alibaba-NLP/gte-Qwen2-7B-instruct", "dunzhang/stella_en_1.5B_v5",
+    "Salesforce/SFR-Embedding-2_R", "Linq-AI-Research/Linq-Embed-Mistral",
+    "bert-base-uncased", "sentence-transformers/all-mpnet-base-v2",
+]
+PAPER_STRATEGIES = ["random", "margin", "entropy", "least_confidence", "badge", "coreset", "typiclust"]
+PAPER_IPS = ["random", "coreset", "typiclust"]
+
+_SKIP = hub_and_gpu_missing()
+pytestmark = pytest.mark.skipif(_SKIP is not None, reason=_SKIP or "")
+
+
+@pytest.mark.albench(seeds=(0, 1, 2, 3, 4), max_pool=10_000, max_test=5_000, cycles=20)
+@pytest.mark.parametrize("initial_pool_method", PAPER_IPS, ids=lambda m: f"ips_{m}")
+@pytest.mark.parametrize("strategy", PAPER_STRATEGIES)
+@pytest.mark.parametrize("embedding", PAPER_EMBEDDINGS)
+@pytest.mark.parametrize("dataset", PAPER_DATASETS)
+def test_paper(albench, dataset: str, embedding: str, strategy: str, initial_pool_method: str) -> None:
+    albench(dataset, embedding, strategy, initial_pool_method=initial_pool_method,
+            initial_pool_size=100, query_size=100)

@@ -1,0 +1,161 @@
+"""The ``albench`` fixture: run one parametrized case over its seeds and judge it against its baseline.
+
+The case record built here is the only thing that leaves the test: it is attached to the test report
+(JSON-safe builtins only) so the controller, with or without xdist, gathers tables and writes files.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .baseline import Verdict, case_file_name, compare, read_baseline
+from .errors import AlbenchError, ConfigError
+from .options import AlbenchSettings
+
+CASE_KEY = pytest.StashKey[dict]()
+#: Settings a marker or call may give that are about judging, not running, a case.
+JUDGE_KEYS = ("tolerance", "alpha", "test")
+#: Treatments that split rank tables when a case sets them (sizes such as k0 do not: they are scaled
+#: per dataset and must not separate datasets that are ranked together).
+VARIANT_KEYS = {"initial_pool_method": "ips", "head": "head"}
+
+
+class AlbenchRunner:
+    """Callable fixture value: ``albench(dataset, embedding, strategy, **overrides)``."""
+
+    def __init__(self, request: pytest.FixtureRequest, settings: AlbenchSettings, engine: Any,
+                 progress: Callable[[str], None] | None) -> None:
+        self._request = request
+        self._settings = settings
+        self._engine = engine
+        self._progress = progress
+
+    def __call__(self, dataset: str, embedding: str, strategy: str, *, seeds: Any = None, **overrides: Any) -> dict[str, Any]:
+        from .experiment import ALConfig, run_experiment
+
+        node = self._request.node
+        marker = node.get_closest_marker("albench")
+        marked = dict(marker.kwargs) if marker else {}
+        judge = {k: marked.pop(k) for k in JUDGE_KEYS if k in marked}
+        seeds = tuple(seeds if seeds is not None else marked.pop("seeds", self._settings.seeds))
+        marked.pop("seeds", None)
+        run_overrides = {**self._settings.profile_defaults, **marked, **overrides}
+        try:
+            config = ALConfig(dataset=dataset, embedding=embedding, strategy=strategy).with_overrides(**run_overrides)
+        except TypeError as exc:
+            raise ConfigError(f"invalid albench setting: {exc}") from None
+        explicit = {**marked, **overrides}
+        variant = " ".join(f"{short}={explicit[key]}" for key, short in VARIANT_KEYS.items() if key in explicit)
+
+        runs = []
+        for seed in seeds:
+            result = run_experiment(config, int(seed), self._engine, self._progress_for(seed))
+            runs.append(_run_summary(result))
+        case = {
+            "nodeid": node.nodeid,
+            "case_id": _case_id(node),
+            "dataset": dataset,
+            "embedding": embedding,
+            "strategy": strategy,
+            "variant": variant,
+            "profile": self._settings.profile,
+            "config": config.to_dict(),
+            "config_hash": config.config_hash(),
+            "seeds": [int(s) for s in seeds],
+            "runs": runs,
+            "environment": result.environment,
+            "data": _json_safe(result.data),
+        }
+        node.stash[CASE_KEY] = case
+        self._judge(case, node, judge)
+        return case
+
+    def _progress_for(self, seed: int) -> Callable[[str, int, int], None] | None:
+        if self._progress is None:
+            return None
+        say = self._progress
+        seen: set[str] = set()
+
+        def report(stage: str, i: int, total: int) -> None:
+            if stage == "cycle":
+                say(f" s{seed}:" if i == 1 else "")
+                say(".")
+            elif stage not in seen:
+                seen.add(stage)
+                say(f" [{stage}]")
+
+        return report
+
+    def _judge(self, case: dict[str, Any], node: pytest.Item, judge: dict[str, Any]) -> None:
+        settings = self._settings
+        if settings.compare == "off" and settings.update == "none":
+            return
+        path = settings.baseline_dir_for(Path(str(node.path))) / case_file_name(case["case_id"])
+        case["baseline_path"] = str(path)
+        try:
+            stored = read_baseline(path)
+        except AlbenchError as exc:
+            if settings.update != "all":
+                raise
+            stored, case["baseline_error"] = None, str(exc)
+        compare_settings = settings.compare_settings
+        if judge:
+            from dataclasses import replace
+
+            compare_settings = replace(compare_settings, **judge)
+        verdict = compare(case, stored, compare_settings) if settings.compare != "off" else Verdict("-", "not compared")
+        write = settings.update == "all" or (settings.update == "new" and stored is None)
+        details = verdict.to_dict()
+        details["written"] = "baseline written" if write else ""
+        case["baseline"] = details
+        case["write_baseline"] = write
+        if verdict.status in settings.fail_on and not write:
+            pytest.fail(f"[albench {verdict.status}] {case['case_id']}: {verdict.message}", pytrace=False)
+
+
+def _case_id(node: pytest.Item) -> str:
+    """The parametrization id (``dataset-embedding-strategy``), else the test name."""
+    callspec = getattr(node, "callspec", None)
+    return f"{node.originalname}[{callspec.id}]" if callspec is not None else node.name  # type: ignore[attr-defined]
+
+
+def _run_summary(result: Any) -> dict[str, Any]:
+    cycles = result.cycles
+    return {
+        "seed": int(result.seed),
+        "aulc": float(result.aulc),
+        "final_accuracy": float(result.final_accuracy),
+        "aulc_macro_f1": float(result.aulc_macro_f1),
+        "query_time_s": float(sum(c.query_time_s for c in cycles)),
+        "train_time_s": float(sum(c.train_time_s for c in cycles)),
+        "total_time_s": float(result.total_time_s),
+        "curve": {
+            "n_labeled": [int(c.n_labeled) for c in cycles],
+            "accuracy": [float(c.test_accuracy) for c in cycles],
+            "macro_f1": [float(c.test_macro_f1) for c in cycles],
+        },
+        "initial_pool": list(result.initial_pool),
+        "selected": [list(c.selected) for c in cycles],
+    }
+
+
+def _json_safe(value: Any) -> Any:
+    """Builtins only: numpy scalars, Paths and str subclasses break xdist's report transfer."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value) if math.isfinite(value) else None
+    if hasattr(value, "item"):
+        return _json_safe(value.item())
+    return str(value)

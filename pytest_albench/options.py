@@ -1,0 +1,211 @@
+"""Command-line options, ini keys and profiles, resolved once into :class:`AlbenchSettings`.
+
+Each setting has a ``--albench-*`` option and an ``albench_*`` ini key; the command line wins, then
+(where one exists) an environment variable, then the ini file, then the default. Option values stay
+plain strings until resolved so that xdist can ship them to workers.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .baseline import STATUSES, CompareSettings
+from .stats import PAIRED_TESTS
+
+#: What each profile changes; explicit per-case settings (marker or call arguments) win.
+PROFILES: dict[str, dict[str, Any]] = {
+    "smoke": {"seeds": (0, 1, 2), "cycles": 5, "max_pool": 1000, "max_test": 1000},
+    "default": {"seeds": (0, 1, 2), "cycles": 10, "max_pool": None, "max_test": None},
+    "full": {"seeds": (0, 1, 2, 3, 4), "cycles": 20, "max_pool": None, "max_test": None},
+}
+
+COMPARE_POLICIES = {
+    "off": "do not read baselines",
+    "report": "compare and report every verdict, never fail a test",
+    "regressions": "fail a case that regressed (default)",
+    "strict": "fail regressed, drift, stale and new cases: nothing unverified passes",
+}
+FAIL_ON = {
+    "off": frozenset(),
+    "report": frozenset(),
+    "regressions": frozenset({"regressed"}),
+    "strict": frozenset({"regressed", "drift", "stale", "new"}),
+}
+UPDATE_MODES = {
+    "none": "never write baselines (default)",
+    "new": "write baselines only for cases that have none",
+    "all": "rewrite the baselines of every case that ran",
+}
+
+# (option suffix, ini type, default, help)
+_OPTIONS: list[tuple[str, str, str | None, str]] = [
+    ("data-dir", "string", None, "root of local datasets <root>/<name>/{train,validation,test}.csv (env ALBENCH_DATA_DIR)"),
+    ("cache-dir", "string", None, "embedding cache directory (env ALBENCH_CACHE_DIR; default ~/.cache/pytest-albench)"),
+    ("profile", "string", "default", "run size: smoke (CI), default, full; see README for what each sets"),
+    ("seeds", "string", None, "seeds for every case, e.g. '0,1,2' or '0-4' (default: the profile's)"),
+    ("device", "string", "auto", "torch device: auto (GPU when present), cpu, cuda, cuda:N"),
+    ("baseline-dir", "string", None, "baseline directory (default: baselines/<profile>/ beside each test file)"),
+    ("compare", "string", "regressions", "baseline policy: " + "; ".join(f"{k}: {v}" for k, v in COMPARE_POLICIES.items())),
+    ("update", "string", "none", "baseline writes: " + "; ".join(f"{k}: {v}" for k, v in UPDATE_MODES.items())),
+    ("tolerance", "string", "0.01", "smallest mean AULC drop that can count as a regression (0.01 = 1 point)"),
+    ("alpha", "string", "0.05", "significance level of the one-sided paired test"),
+    ("test", "string", "ttest", "paired test for regressions: " + ", ".join(PAIRED_TESTS)),
+    ("json", "string", None, "write all results (with curves) as JSON to this path"),
+    ("csv", "string", None, "write one row per (case, seed) as CSV to this path"),
+    ("markdown", "string", None, "write the rank tables as Markdown (e.g. $GITHUB_STEP_SUMMARY)"),
+]
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("albench", "active-learning benchmarks (pytest-albench)")
+    for suffix, ini_type, default, help_text in _OPTIONS:
+        dest = "albench_" + suffix.replace("-", "_")
+        group.addoption(f"--albench-{suffix}", dest=dest, default=None, metavar=suffix.split("-")[-1].upper(),
+                        help=help_text + (f" [default: {default}]" if default else ""))
+        parser.addini(dest, help=help_text, type=ini_type, default=default)  # type: ignore[arg-type]
+    group.addoption("--albench-trust-remote-code", dest="albench_trust_remote_code", action="store_true",
+                    default=None, help="allow encoders that need trust_remote_code (runs code from the hub)")
+    parser.addini("albench_trust_remote_code", help="allow encoders that need trust_remote_code", type="bool", default=False)
+    group.addoption("--albench-no-progress", dest="albench_no_progress", action="store_true", default=False,
+                    help="do not show per-case progress (embedding, seed, cycle)")
+
+
+def parse_seeds(text: str) -> tuple[int, ...]:
+    """'0,1,2' or '0-4' or '3,7-9' → sorted unique seeds; raises UsageError with the accepted forms."""
+    seeds: set[int] = set()
+    try:
+        for part in text.replace(" ", "").split(","):
+            if not part:
+                continue
+            if "-" in part[1:]:
+                lo, hi = part.split("-", 1)
+                if int(hi) < int(lo):
+                    raise ValueError
+                seeds.update(range(int(lo), int(hi) + 1))
+            else:
+                seeds.add(int(part))
+    except ValueError:
+        raise pytest.UsageError(f"--albench-seeds: cannot parse {text!r}; use e.g. '0,1,2' or '0-4'") from None
+    if not seeds or min(seeds) < 0:
+        raise pytest.UsageError(f"--albench-seeds: need at least one non-negative seed, got {text!r}")
+    return tuple(sorted(seeds))
+
+
+def _choice(name: str, value: str, choices: dict[str, str] | tuple[str, ...]) -> str:
+    if value not in choices:
+        raise pytest.UsageError(f"--albench-{name}: invalid value {value!r}; choose one of {', '.join(choices)}")
+    return value
+
+
+def _probability(name: str, value: str, upper: float = 1.0) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise pytest.UsageError(f"--albench-{name}: {value!r} is not a number") from None
+    if not 0.0 <= number <= upper:
+        raise pytest.UsageError(f"--albench-{name}: {number} must lie in [0, {upper}]")
+    return number
+
+
+@dataclass(frozen=True)
+class AlbenchSettings:
+    """The resolved, read-only settings of one session."""
+
+    profile: str
+    seeds: tuple[int, ...]
+    data_dir: str | None
+    cache_dir: str | None
+    device: str
+    baseline_dir: str | None
+    compare: str
+    update: str
+    compare_settings: CompareSettings
+    json_path: str | None
+    csv_path: str | None
+    markdown_path: str | None
+    trust_remote_code: bool
+    progress: bool
+    rootdir: str = field(default=".")
+
+    @property
+    def fail_on(self) -> frozenset[str]:
+        return FAIL_ON[self.compare]
+
+    @property
+    def profile_defaults(self) -> dict[str, Any]:
+        return {k: v for k, v in PROFILES[self.profile].items() if k != "seeds"}
+
+    def baseline_dir_for(self, test_file: Path) -> Path:
+        if self.baseline_dir:
+            base = Path(self.baseline_dir)
+            base = base if base.is_absolute() else Path(self.rootdir) / base
+            return base / self.profile / test_file.stem
+        return test_file.parent / "baselines" / self.profile / test_file.stem
+
+    def header(self) -> str:
+        return (
+            f"albench: profile={self.profile} seeds={','.join(map(str, self.seeds))} device={self.device} "
+            f"compare={self.compare} update={self.update} tolerance={self.compare_settings.tolerance} "
+            f"alpha={self.compare_settings.alpha} test={self.compare_settings.test} "
+            f"data-dir={self.data_dir or '-'}"
+        )
+
+
+def _raw(config: pytest.Config, suffix: str, env: str | None = None) -> Any:
+    dest = "albench_" + suffix.replace("-", "_")
+    value = config.getoption(dest)
+    if value is None and env:
+        value = os.environ.get(env) or None
+    if value is None:
+        value = config.getini(dest)
+    return value if value not in ("", None) else None
+
+
+def _path(config: pytest.Config, suffix: str, env: str | None = None) -> str | None:
+    """Relative paths from the command line are relative to the invocation dir, from ini to rootdir."""
+    value = _raw(config, suffix, env)
+    if value is None:
+        return None
+    path = Path(os.path.expanduser(str(value)))
+    if not path.is_absolute():
+        from_cli = config.getoption("albench_" + suffix.replace("-", "_")) is not None
+        anchor = Path(config.invocation_params.dir) if from_cli or env else Path(str(config.rootpath))
+        path = anchor / path
+    return str(path)
+
+
+def resolve_settings(config: pytest.Config) -> AlbenchSettings:
+    profile = _choice("profile", str(_raw(config, "profile")), tuple(PROFILES))
+    seeds_raw = _raw(config, "seeds")
+    seeds = parse_seeds(str(seeds_raw)) if seeds_raw is not None else tuple(PROFILES[profile]["seeds"])
+    test = _choice("test", str(_raw(config, "test")), PAIRED_TESTS)
+    trust = config.getoption("albench_trust_remote_code")
+    return AlbenchSettings(
+        profile=profile,
+        seeds=seeds,
+        data_dir=_path(config, "data-dir", "ALBENCH_DATA_DIR"),
+        cache_dir=_path(config, "cache-dir", "ALBENCH_CACHE_DIR"),
+        device=str(_raw(config, "device")),
+        baseline_dir=_path(config, "baseline-dir"),
+        compare=_choice("compare", str(_raw(config, "compare")), COMPARE_POLICIES),
+        update=_choice("update", str(_raw(config, "update")), UPDATE_MODES),
+        compare_settings=CompareSettings(
+            tolerance=_probability("tolerance", str(_raw(config, "tolerance"))),
+            alpha=_probability("alpha", str(_raw(config, "alpha"))),
+            test=test,
+        ),
+        json_path=_path(config, "json"),
+        csv_path=_path(config, "csv"),
+        markdown_path=_path(config, "markdown"),
+        trust_remote_code=bool(trust if trust is not None else config.getini("albench_trust_remote_code")),
+        progress=not config.getoption("albench_no_progress"),
+        rootdir=str(config.rootpath),
+    )
+
+
+__all__ = ["AlbenchSettings", "PROFILES", "STATUSES", "add_options", "parse_seeds", "resolve_settings"]

@@ -1,0 +1,132 @@
+"""Alfa-Mix: query points whose prediction flips when mixed a little toward a labeled class anchor.
+
+For every unlabeled z and each class anchor z*_c (the mean labeled embedding of class c), the mix
+z_α = α z*_c + (1 − α) z is classified by the head; a point is a candidate when some mix changes its
+predicted label. Such points sit near a decision boundary *in the direction of labeled data*, which
+is what the paper calls novel features the model has not learned to use yet. Candidates are then
+spread out by k-means into ``batch_size`` clusters, taking the candidate closest to each centre.
+
+Deviations from the paper, and why:
+
+* α is a small grid of scalars in (0, 0.5] (default 0.125, 0.25, 0.375, 0.5) rather than the paper's
+  per-feature closed form. The closed form needs gradients through the head, which the head
+  interface does not promise (a scikit-learn head has none); the grid needs only
+  ``predict_proba``, and α ≤ 0.5 keeps every mix nearer to z than to the anchor, as the paper's
+  bound on ||α|| intends.
+* Mixing happens on the head's input features (the embeddings). For the logistic head these are
+  the features of its only (last) layer, exactly as in the paper; for an MLP head the paper mixes
+  the penultimate features, which the interface does not expose as an input.
+* Classes without labeled points have no anchor and are skipped.
+* When fewer than ``batch_size`` points are candidates, all candidates are taken and the batch is
+  filled with the non-candidates of smallest margin (the paper fills at random); the fill is still
+  uncertainty-aware, which matters most in the first cycles where few predictions flip.
+
+References
+----------
+Parvaneh et al. (2022), "Active learning by feature mixing", CVPR.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from .._torch_ops import DEFAULT_CHUNK, top_k, torch_generator
+from ._common import ProbaHead, as_indices, diverse_subset, margins, require, require_head
+from .base import QueryInputs, register_strategy
+
+#: Interpolation weights toward the anchor, smallest first.
+DEFAULT_ALPHAS = (0.125, 0.25, 0.375, 0.5)
+
+
+def class_anchors(inputs: QueryInputs) -> torch.Tensor:
+    """(A, d) mean labeled embedding of each class that has at least one labeled point."""
+    idx = inputs.labeled_indices()
+    y = inputs.labels[idx].to(inputs.embeddings.device)
+    x = inputs.embeddings[idx]
+    sums = torch.zeros((inputs.n_classes, x.shape[1]), dtype=x.dtype, device=x.device).index_add_(0, y, x)
+    counts = torch.bincount(y, minlength=inputs.n_classes)
+    present = counts > 0
+    return sums[present] / counts[present, None].to(x.dtype)
+
+
+@torch.no_grad()
+def count_flips(
+    head: ProbaHead,
+    x: torch.Tensor,
+    rows: torch.Tensor,
+    predicted: torch.Tensor,
+    anchors: torch.Tensor,
+    alphas: Sequence[float],
+    chunk: int = DEFAULT_CHUNK,
+) -> torch.Tensor:
+    """How many (anchor, α) mixes change each point's predicted label.
+
+    Parameters
+    ----------
+    head : fitted head; only ``predict_proba`` is called.
+    x : (N, d) pool embeddings.
+    rows : (M,) indices of the points to test; gathered one chunk at a time, never copied whole.
+    predicted : (M,) current predicted labels.
+    anchors : (A, d) class anchors.
+    alphas : interpolation weights toward the anchor.
+    chunk : rows per forward pass, bounding memory to chunk × d per mix.
+
+    Returns
+    -------
+    (M,) int64 flip counts in [0, A · len(alphas)].
+    """
+    flips = torch.zeros(rows.shape[0], dtype=torch.long, device=x.device)
+    for start in range(0, rows.shape[0], chunk):
+        z, pred = x[rows[start : start + chunk]], predicted[start : start + chunk]
+        for anchor in anchors:
+            for alpha in alphas:
+                mixed = torch.lerp(z, anchor.expand_as(z), alpha)
+                flipped = head.predict_proba(mixed).argmax(dim=1).to(pred.device) != pred
+                flips[start : start + chunk] += flipped.to(flips.device)
+    return flips
+
+
+@register_strategy("alfamix", needs={"head", "proba"})
+def alfamix(
+    inputs: QueryInputs,
+    batch_size: int,
+    rng: np.random.Generator,
+    *,
+    alphas: Sequence[float] = DEFAULT_ALPHAS,
+) -> np.ndarray:
+    """Query diverse points whose label flips under mixing toward class anchors (Alfa-Mix).
+
+    Parameters
+    ----------
+    inputs : needs ``head`` and ``proba`` (N, C); reads labeled ``embeddings`` and ``labels``.
+    batch_size : number of points to return.
+    rng : seeds the k-means that diversifies the candidates and the tie-breaks of the fill.
+    alphas : interpolation weights in (0, 0.5].
+
+    Returns
+    -------
+    (batch_size,) int64 pool indices.
+    """
+    head = require_head(inputs, "alfamix")
+    unlabeled = inputs.unlabeled_indices()
+    proba = require(inputs, "proba", "alfamix")[unlabeled]
+    gen = torch_generator(rng)
+    x = inputs.embeddings
+    flips = count_flips(head, x, unlabeled, proba.argmax(dim=1), class_anchors(inputs), alphas)
+    local = _diverse_candidates(x[unlabeled[flips > 0]], flips > 0, margins(proba), batch_size, gen)
+    return as_indices(unlabeled[local])
+
+
+def _diverse_candidates(
+    z_cand: torch.Tensor, candidate: torch.Tensor, margin: torch.Tensor, batch_size: int, gen: torch.Generator
+) -> torch.Tensor:
+    """``batch_size`` local indices: diverse candidates, or all of them plus the smallest margins."""
+    cand = torch.nonzero(candidate).flatten()
+    if cand.shape[0] >= batch_size:
+        return cand[diverse_subset(z_cand, batch_size, gen)]
+    rest = torch.nonzero(~candidate).flatten()
+    fill = rest[top_k(margin[rest], batch_size - cand.shape[0], gen, largest=False)]
+    return torch.cat([cand, fill])

@@ -1,0 +1,187 @@
+"""The pytest plugin end to end, with pytester: options, ids, xdist parity, baselines, outputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+#: A small but real grid: BBC News (packaged) on TF-IDF+LSA, 300-point pool, 3 cycles, 3 seeds.
+CONFTEST = '''
+import os
+import numpy as np
+import pytest
+from pytest_albench import register_strategy
+
+@register_strategy("mine", needs=("proba",))
+def mine(inputs, batch_size, rng):
+    """margin, or its opposite when ALBENCH_TEST_WORSEN is set (a deliberately broken strategy)."""
+    p = inputs.proba.sort(dim=1, descending=True).values
+    margin = (p[:, 0] - p[:, 1]).cpu().numpy()
+    unlabeled = np.flatnonzero(~inputs.labeled.cpu().numpy())
+    order = np.argsort(margin[unlabeled], kind="stable")
+    if os.environ.get("ALBENCH_TEST_WORSEN"):
+        order = order[::-1]
+    return unlabeled[order[:batch_size]]
+
+@register_strategy("crashes", needs=("proba",))
+def crashes(inputs, batch_size, rng):
+    os._exit(3)
+'''
+
+TEST_FILE = '''
+import pytest
+from pytest_albench import cases
+
+SMALL = dict(max_pool=300, max_test=300, cycles=3, initial_pool_size=10, query_size=10)
+
+@pytest.mark.parametrize("dataset,embedding,strategy", cases(["bbc_news"], ["tfidf-lsa"], ["random", "mine", "entropy"]))
+def test_al(albench, dataset, embedding, strategy):
+    albench(dataset, embedding, strategy, **SMALL)
+'''
+
+
+@pytest.fixture
+def suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    monkeypatch.delenv("ALBENCH_TEST_WORSEN", raising=False)
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_grid=TEST_FILE)
+    pytester.makeini("[pytest]\nfilterwarnings =\n    ignore::DeprecationWarning\n")
+    return pytester
+
+
+def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly", *args)
+
+
+def load_json(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+class TestOptions:
+    def test_help_lists_every_option(self, pytester: pytest.Pytester) -> None:
+        result = pytester.runpytest("--help")
+        for option in ("--albench-data-dir", "--albench-cache-dir", "--albench-profile", "--albench-seeds",
+                       "--albench-device", "--albench-baseline-dir", "--albench-compare", "--albench-update",
+                       "--albench-json", "--albench-csv", "--albench-markdown", "--albench-tolerance"):
+            result.stdout.fnmatch_lines([f"*{option}*"])
+
+    def test_header_shows_resolved_settings(self, pytester: pytest.Pytester) -> None:
+        pytester.makepyfile("def test_nothing(): pass")
+        result = pytester.runpytest("--albench-seeds=0-2", "--albench-profile=smoke")
+        result.stdout.fnmatch_lines(["albench: profile=smoke seeds=0,1,2 *"])
+
+    @pytest.mark.parametrize("args, message", [
+        (["--albench-profile=huge"], "*--albench-profile: invalid value 'huge'*smoke*"),
+        (["--albench-seeds=x"], "*--albench-seeds: cannot parse 'x'*"),
+        (["--albench-compare=maybe"], "*--albench-compare: invalid value*"),
+        (["--albench-alpha=2"], "*--albench-alpha: 2.0 must lie in*"),
+    ])
+    def test_bad_values_are_usage_errors(self, pytester: pytest.Pytester, args: list[str], message: str) -> None:
+        pytester.makepyfile("def test_nothing(): pass")
+        result = pytester.runpytest(*args)
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        result.stderr.fnmatch_lines([message])
+
+    def test_ini_keys_are_read(self, pytester: pytest.Pytester) -> None:
+        pytester.makeini("[pytest]\nalbench_profile = full\nalbench_seeds = 4,5\n")
+        pytester.makepyfile("def test_nothing(): pass")
+        pytester.runpytest().stdout.fnmatch_lines(["albench: profile=full seeds=4,5 *"])
+
+
+class TestGrid:
+    def test_ids_read_dataset_embedding_strategy_and_tables_are_printed(self, suite: pytest.Pytester) -> None:
+        result = run(suite, "-v", "--albench-compare=off")
+        result.assert_outcomes(passed=3)
+        result.stdout.fnmatch_lines([
+            "*test_al?bbc_news-tfidf-lsa-random? *PASSED*",
+            "*pytest-albench results*",
+            "AULC ranking: tfidf-lsa / bbc_news*",
+            "*Mean rank of each strategy*",
+            "*Pairwise wins/ties/losses*",
+        ])
+
+    def test_same_tables_and_json_with_and_without_xdist(self, suite: pytest.Pytester, tmp_path: Path) -> None:
+        serial, parallel = tmp_path / "serial.json", tmp_path / "parallel.json"
+        run(suite, f"--albench-json={serial}", "--albench-compare=off").assert_outcomes(passed=3)
+        result = run(suite, "-n", "2", f"--albench-json={parallel}", "--albench-compare=off")
+        result.assert_outcomes(passed=3)
+        strip = lambda doc: [  # noqa: E731 - timings and thread counts legitimately differ
+            {k: ([{kk: vv for kk, vv in r.items() if not kk.endswith("time_s")} for r in v] if k == "runs" else v)
+             for k, v in case.items() if k not in ("environment",)}
+            for case in doc["cases"]
+        ]
+        assert strip(load_json(serial)) == strip(load_json(parallel))
+        result.stdout.fnmatch_lines(["AULC ranking: tfidf-lsa / bbc_news*"])
+
+    def test_csv_and_markdown_outputs(self, suite: pytest.Pytester, tmp_path: Path) -> None:
+        csv_path, md_path = tmp_path / "r.csv", tmp_path / "r.md"
+        run(suite, f"--albench-csv={csv_path}", f"--albench-markdown={md_path}", "--albench-compare=off")
+        lines = csv_path.read_text().splitlines()
+        assert lines[0].startswith("case_id,dataset,embedding,strategy") and len(lines) == 1 + 3 * 3
+        assert "| rank |" in md_path.read_text().replace("|   rank |", "| rank |") or "rank" in md_path.read_text()
+
+
+class TestBaselines:
+    def test_lifecycle_new_ok_regressed_stale(self, suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+        result = run(suite)
+        result.assert_outcomes(passed=3)
+        result.stdout.fnmatch_lines(["*test_al[[]bbc_news-tfidf-lsa-mine[]]*new*"])
+
+        strict = run(suite, "--albench-compare=strict")
+        strict.assert_outcomes(failed=3)
+        strict.stdout.fnmatch_lines(["*[[]albench new[]]*--albench-update=new*"])
+
+        run(suite, "--albench-update=new").assert_outcomes(passed=3)
+        written = sorted(p.name for p in (suite.path / "baselines" / "default" / "test_grid").iterdir())
+        assert written == [f"test_al[bbc_news-tfidf-lsa-{s}].json" for s in ("entropy", "mine", "random")]
+
+        again = run(suite, "--albench-compare=strict")
+        again.assert_outcomes(passed=3)
+        again.stdout.fnmatch_lines(["*test_al[[]bbc_news-tfidf-lsa-mine[]]*ok*"])
+
+        monkeypatch.setenv("ALBENCH_TEST_WORSEN", "1")
+        worse = run(suite)
+        worse.assert_outcomes(passed=2, failed=1)
+        worse.stdout.fnmatch_lines([
+            "*[[]albench regressed[]] test_al[[]bbc_news-tfidf-lsa-mine[]]: AULC regressed: mean drop*",
+            "*seed*baseline AULC*current AULC*difference*",
+        ])
+        monkeypatch.delenv("ALBENCH_TEST_WORSEN")
+
+        suite.makepyfile(test_grid=TEST_FILE.replace("cycles=3", "cycles=4"))
+        stale = run(suite)
+        stale.assert_outcomes(passed=3)
+        stale.stdout.fnmatch_lines(["*test_al[[]bbc_news-tfidf-lsa-mine[]]*stale*"])
+
+    def test_corrupt_baseline_names_the_file(self, suite: pytest.Pytester) -> None:
+        run(suite, "--albench-update=new").assert_outcomes(passed=3)
+        broken = suite.path / "baselines" / "default" / "test_grid" / "test_al[bbc_news-tfidf-lsa-mine].json"
+        broken.write_text('{"format_version": 1, "per_seed": ')
+        result = run(suite)
+        result.assert_outcomes(passed=2, failed=1)
+        assert f"BaselineFileError: baseline file {broken} is not valid JSON" in result.stdout.str()
+        assert broken.read_text() == '{"format_version": 1, "per_seed": '  # never overwritten silently
+
+
+class TestRobustness:
+    def test_a_crashed_worker_loses_its_case_not_the_tables(self, suite: pytest.Pytester) -> None:
+        suite.makepyfile(test_grid=TEST_FILE.replace('"entropy"]', '"crashes"]'))
+        result = run(suite, "-n", "2", "--albench-compare=off")
+        result.assert_outcomes(passed=2, failed=1)
+        result.stdout.fnmatch_lines([
+            "*AULC ranking: tfidf-lsa / bbc_news*",
+            "*test_al[[]bbc_news-tfidf-lsa-crashes[]]*no result*",
+        ])
+
+    def test_unknown_names_fail_the_case_with_the_valid_names(self, suite: pytest.Pytester) -> None:
+        suite.makepyfile(test_bad='''
+def test_bad(albench):
+    albench("bbc_news", "tfidf-lsa", "margn")
+''')
+        result = run(suite, "test_bad.py", "--albench-compare=off")
+        result.assert_outcomes(failed=1)
+        result.stdout.fnmatch_lines(["*UnknownNameError: unknown strategy 'margn'. Did you mean 'margin'*"])
