@@ -13,9 +13,12 @@ not querying, and is not timed.
 
 Memory is the peak *extra* memory of one query: on CPU the peak resident set size during the call
 (a thread sampling ``/proc/self/statm`` every ``--sample-ms``, cross-checked with ``ru_maxrss``)
-minus the RSS just before it; on CUDA ``torch.cuda.max_memory_allocated`` minus the memory allocated
+minus the RSS just before it, after freed heap pages were handed back with ``malloc_trim``; on CUDA ``torch.cuda.max_memory_allocated`` minus the memory allocated
 before. Every (strategy, setting) runs in a fresh spawned process, so one strategy's freed-but-kept
-heap cannot hide the next one's peak and the pool built for one setting does not linger.
+heap cannot hide the next one's peak and the pool built for one setting does not linger. On CPU the
+sampling thread runs only during the warm-up call (the first query of the fresh process, whose peak
+no earlier call can have pre-allocated); the timed calls run without it, so it never competes with
+torch's thread pool for a core, and contribute to the peak only through ``ru_maxrss``.
 
 Strategies that cache work in ``inputs.memo`` (ProbCover's ball graph) are reported twice: a first
 call with an empty memo (what cycle 1 pays) and a call with the memo already filled (what every
@@ -28,9 +31,11 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import ctypes
 import dataclasses
 import gc
 import io
+import itertools
 import multiprocessing
 import os
 import platform
@@ -107,6 +112,7 @@ class Task:
     sample_ms: float
     threads: int | None
     profile: bool = False
+    profile_only: bool = False
 
 
 @dataclass
@@ -125,6 +131,7 @@ class Row:
     peak_extra_mib: float
     repeats: int
     notes: list[str] = field(default_factory=list)
+    load_avg_1min: float = 0.0
 
     @property
     def median_ms(self) -> float:
@@ -171,8 +178,17 @@ def machine_lines(device: str) -> list[str]:
     if device.startswith("cuda"):
         props = torch.cuda.get_device_properties(torch.device(device))
         lines.append(f"GPU: {props.name}, {props.total_memory / 2**30:.1f} GiB, CUDA {torch.version.cuda}")
-    lines.append(f"device for queries: {device}")
+    lines.append(f"device for queries: {device} | {load_line()}")
     return lines
+
+
+def load_line() -> str:
+    """The 1/5/15-minute load average: on a shared machine it says how much the timings were squeezed."""
+    try:
+        one, five, fifteen = os.getloadavg()
+    except OSError:
+        return "load average: unknown"
+    return f"load average {one:.2f} / {five:.2f} / {fifteen:.2f} (1/5/15 min) on {os.cpu_count()} cores"
 
 
 def _meminfo_total() -> int:
@@ -261,6 +277,25 @@ def _rss_bytes(fd: int) -> int:
     return int(os.read(fd, 128).split()[1]) * resource.getpagesize()
 
 
+_LIBC: Any = None
+
+
+def release_free_heap() -> None:
+    """Hand freed heap pages back to the OS (glibc ``malloc_trim``) before a measurement.
+
+    Without this, memory freed by the warm-up call stays resident and the next call re-uses it
+    without raising RSS, so a later call (e.g. ProbCover with its memo filled) would look free.
+    A no-op where glibc is not the allocator.
+    """
+    global _LIBC
+    try:
+        if _LIBC is None:
+            _LIBC = ctypes.CDLL("libc.so.6")
+        _LIBC.malloc_trim(0)
+    except (OSError, AttributeError):
+        _LIBC = False
+
+
 def _maxrss_bytes() -> int:
     """Lifetime peak RSS of this process (ru_maxrss is KiB on Linux)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -269,16 +304,18 @@ def _maxrss_bytes() -> int:
 class PeakProbe:
     """Peak extra memory of the code inside ``with probe:``; read ``extra_bytes`` afterwards.
 
-    On CPU a daemon thread samples RSS every ``interval_s``; torch kernels release the GIL, and
-    pure-Python loops yield it every switch interval, so the sampler sees peaks lasting more than a
-    few milliseconds. ``ru_maxrss`` then adds an exact bound whenever the call raised the process's
-    lifetime peak (which it usually does in a fresh worker), catching spikes the sampler missed.
+    On CPU a daemon thread samples RSS every ``interval_s`` (unless ``sample`` is False); torch
+    kernels release the GIL, and pure-Python loops yield it every switch interval, so the sampler
+    sees peaks lasting more than a few milliseconds. ``ru_maxrss`` then gives the exact peak whenever
+    the call raised the process's lifetime peak (which it usually does in a fresh worker), catching
+    spikes the sampler missed. Without sampling, only that ``ru_maxrss`` rise is reported (0 if none).
     """
 
-    def __init__(self, device: str, interval_s: float) -> None:
+    def __init__(self, device: str, interval_s: float, sample: bool = True) -> None:
         self.cuda = device.startswith("cuda")
         self.device = device
         self.interval_s = interval_s
+        self.sample = sample
         self.extra_bytes = 0
         self._fd = -1
         self._stop = threading.Event()
@@ -296,12 +333,14 @@ class PeakProbe:
             self._before = torch.cuda.memory_allocated(self.device)
             torch.cuda.reset_peak_memory_stats(self.device)
             return self
+        release_free_heap()
         self._fd = os.open("/proc/self/statm", os.O_RDONLY)
         self._ru_before = _maxrss_bytes()
         self._before = self._peak = _rss_bytes(self._fd)
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
+        if self.sample:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._sample, daemon=True)
+            self._thread.start()
         return self
 
     def _sample(self) -> None:
@@ -316,9 +355,10 @@ class PeakProbe:
             self.extra_bytes = max(0, torch.cuda.max_memory_allocated(self.device) - self._before)
             return
         self._stop.set()
-        assert self._thread is not None
-        self._thread.join()
-        peak = max(self._peak, _rss_bytes(self._fd))
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        peak = max(self._peak, _rss_bytes(self._fd)) if self.sample else self._before
         ru_after = _maxrss_bytes()
         if ru_after > self._ru_before:  # the lifetime peak was set during the call: exact value
             peak = max(peak, ru_after)
@@ -395,7 +435,20 @@ def run_task(task: Task) -> WorkerResult:
     head = make_head("logistic", n_classes, task.seed)
     head.fit(x_pool[idx_t], y_pool[idx_t])
 
-    calls = iter(range(10**9))
+    calls = itertools.count()
+    profile_text = ""
+
+    def profiled(memo: dict[str, Any]) -> str:
+        """A cProfile listing of one query: by own time (the hot kernel) and by cumulative time."""
+        profiler = cProfile.Profile()
+        profiler.enable()
+        one_query(memo)
+        profiler.disable()
+        buf = io.StringIO()
+        stats = pstats.Stats(profiler, stream=buf).strip_dirs()
+        stats.sort_stats("tottime").print_stats(12)
+        stats.sort_stats("cumulative").print_stats(25)
+        return buf.getvalue()
 
     def one_query(memo: dict[str, Any]) -> float:
         """One AL-cycle query, as ``run_active_learning`` does it; returns seconds."""
@@ -411,7 +464,10 @@ def run_task(task: Task) -> WorkerResult:
         return time.perf_counter() - t0
 
     def measure(memo_factory: Callable[[], dict[str, Any]]) -> tuple[float, list[float], int, int]:
-        """Warm-up then repeats; returns (warm-up s, repeat s, peak extra bytes, repeats done)."""
+        """Warm-up (memory sampled) then timed repeats (not sampled).
+
+        Returns (warm-up s, repeat s, peak extra bytes, repeats done).
+        """
         probe = PeakProbe(device, task.sample_ms / 1000.0)
         with probe:
             warm = one_query(memo_factory())
@@ -419,13 +475,16 @@ def run_task(task: Task) -> WorkerResult:
         repeats = 1 if warm > task.slow_seconds else task.repeats
         times = []
         for _ in range(repeats):
-            probe = PeakProbe(device, task.sample_ms / 1000.0)
+            probe = PeakProbe(device, task.sample_ms / 1000.0, sample=False)
             with probe:
                 times.append(one_query(memo_factory()))
             peak = max(peak, probe.extra_bytes)
         return warm, times, peak, repeats
 
-    base_notes = []
+    if task.profile_only:  # no timing: the caller wants to know where one query spends its time
+        return WorkerResult([], profiled({}))
+
+    base_notes: list[str] = []
     if spec.needs:
         base_notes.append("needs " + "+".join(sorted(spec.needs)))
     if task.strategy in STRATEGY_NOTES:
@@ -436,7 +495,7 @@ def run_task(task: Task) -> WorkerResult:
             notes = [*notes, f"repeats cut to {repeats} (warm-up took {warm:.1f} s > {task.slow_seconds:g} s)"]
         return Row(
             name, task.pool.label, len(y_np), int(x_pool.shape[1]), n_classes, task.batch, device,
-            [t * 1000.0 for t in times], warm * 1000.0, peak / MIB, repeats, notes,
+            [t * 1000.0 for t in times], warm * 1000.0, peak / MIB, repeats, notes, os.getloadavg()[0],
         )
 
     # First calls: a fresh memo each time, which is what cycle 1 of a run pays.
@@ -461,17 +520,8 @@ def run_task(task: Task) -> WorkerResult:
         rows.append(make_row(f"{task.strategy} (memo reused)", warm, times, peak, repeats,
                              ["later cycles: memo already filled; its size is not counted"]))
 
-    profile_text = ""
     if task.profile:
-        profiler = cProfile.Profile()
-        profiler.enable()
-        one_query(fresh_memo())
-        profiler.disable()
-        buf = io.StringIO()
-        stats = pstats.Stats(profiler, stream=buf).strip_dirs()
-        stats.sort_stats("tottime").print_stats(12)
-        stats.sort_stats("cumulative").print_stats(18)
-        profile_text = buf.getvalue()
+        profile_text = profiled(fresh_memo())
     return WorkerResult(rows, profile_text)
 
 
@@ -500,10 +550,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    p.add_argument("--strategies", nargs="+", default=None, metavar="NAME",
-                   help=f"strategies at the main setting; all registered when omitted ({', '.join(names)})")
+    p.add_argument("--strategies", nargs="*", default=None, metavar="NAME",
+                   help=f"strategies at the main setting; all registered when omitted, none when given "
+                   f"without names ({', '.join(names)})")
     p.add_argument("--repeats", type=int, default=3, help="timed calls after one warm-up call")
-    p.add_argument("--slow-seconds", type=float, default=20.0,
+    p.add_argument("--slow-seconds", type=float, default=10.0,
                    help="if the warm-up call takes longer, time only 1 call for that strategy")
     p.add_argument("--batch", type=int, default=100, help="query size")
     p.add_argument("--n", type=int, default=10_000, help="pool size of the main setting")
@@ -531,7 +582,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     out.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     out.add_argument("--json", default=None, metavar="PATH", help="also write all raw timings here")
     out.add_argument("--profile", nargs="*", default=[], metavar="NAME",
-                     help="print a cProfile listing of one main-setting query of these strategies")
+                     help="print a cProfile listing of one extra main-setting query of these strategies "
+                     "(not timed separately when they are not in --strategies)")
     out.add_argument("--sample-ms", type=float, default=1.0, help="RSS sampling interval on CPU")
     out.add_argument("--threads", type=int, default=None, help="torch intra-op threads in the workers")
     args = p.parse_args(argv)
@@ -603,8 +655,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for line in machine_lines(device):
         print(line)
     if device == "cpu":
-        print(f"memory: peak RSS increase during the query (sampled every {args.sample_ms:g} ms + ru_maxrss), "
-              "each strategy in a fresh spawned process")
+        print(f"memory: peak RSS increase during the query (sampled every {args.sample_ms:g} ms in the warm-up "
+              "call, ru_maxrss in all calls), each strategy in a fresh spawned process")
     else:
         print("memory: torch.cuda.max_memory_allocated minus allocated before, each strategy in a fresh process")
 
@@ -619,11 +671,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows.extend(result.rows)
         if result.profile_text:
             profiles.append((task.strategy, result.profile_text))
-        print(f"      done in {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
+        print(f"      done in {time.perf_counter() - t0:.1f} s; {load_line()}", file=sys.stderr, flush=True)
 
-    def task_for(strategy: str, pool: PoolSpec, profile: bool = False) -> Task:
+    def task_for(strategy: str, pool: PoolSpec, profile: bool = False, profile_only: bool = False) -> Task:
         return Task(strategy, pool, args.batch, args.repeats, device, args.slow_seconds, args.n_samples,
-                    args.seed, args.sample_ms, args.threads, profile)
+                    args.seed, args.sample_ms, args.threads, profile, profile_only)
 
     with main_pool(args, device) as (pool, source):
         print(source)
@@ -631,7 +683,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             run(task_for(strategy, pool, profile=strategy in args.profile))
         for strategy in args.profile:
             if strategy not in args.strategies:
-                run(task_for(strategy, pool, profile=True))
+                run(task_for(strategy, pool, profile=True, profile_only=True))
     large_rows: list[Row] = []
     if args.large_strategies:
         large = PoolSpec("synthetic", args.large_n, args.large_dim, args.classes, args.per_class, args.seed)
@@ -641,7 +693,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             before = len(rows)
             run(task_for(strategy, large))
             large_rows.extend(rows[before:])
-    print(f"total benchmark time: {time.perf_counter() - started:.1f} s")
+    print(f"total benchmark time: {time.perf_counter() - started:.1f} s; at the end: {load_line()}")
     print()
     print_table(rows, args.markdown)
     for strategy, text in profiles:
