@@ -1,0 +1,38 @@
+"""The benchmark suites stay collectable everywhere, so the paper grid cannot rot on CPU machines."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def collect(*args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *args],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def test_every_suite_collects_its_full_grid() -> None:
+    out = collect("benchmarks")
+    assert out.count("test_paper.py::test_paper[") == 10 * 7 * 7 * 3
+    assert out.count("test_local.py::test_local[") == 10 * 5 * 11
+    assert out.count("test_default.py::test_bbc[") == 5 * 11 * 2
+    assert "test_paper[glue/mnli-nvidia/NV-Embed-v2-badge-ips_typiclust]" in out
+
+
+def test_paper_and_local_suites_skip_with_a_reason_that_says_what_is_needed() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-rs", "-q", "-p", "no:cacheprovider", "benchmarks/test_paper.py",
+         "benchmarks/test_local.py", "-k", "ag_news and margin and (tfidf or bert)"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+        env={**__import__("os").environ, "HF_HUB_OFFLINE": "1", "ALBENCH_DATA_DIR": ""},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "paper suite needs" in done.stdout
+    assert "local suite: pass --albench-data-dir" in done.stdout
