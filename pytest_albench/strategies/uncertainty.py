@@ -13,6 +13,8 @@ Settles (2009), "Active learning literature survey" (entropy).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 
@@ -37,31 +39,17 @@ def entropy_scores(proba: torch.Tensor) -> torch.Tensor:
     return -plogp.sum(dim=1)
 
 
-def _unlabeled_proba(inputs: QueryInputs, strategy: str) -> torch.Tensor:
-    return require(inputs, "proba", strategy)[inputs.unlabeled_indices()]
+def _register_uncertainty(
+    name: str, score: Callable[[torch.Tensor], torch.Tensor], largest: bool, summary: str
+) -> Callable[[QueryInputs, int, np.random.Generator], np.ndarray]:
+    """Build and register one score-then-top-k strategy; the three differ only in score and direction."""
 
+    def strategy(inputs: QueryInputs, batch_size: int, rng: np.random.Generator) -> np.ndarray:
+        proba = require(inputs, "proba", name)[inputs.unlabeled_indices()]
+        return select_top(score(proba), inputs, batch_size, torch_generator(rng), largest=largest)
 
-@register_strategy("least_confidence", needs={"proba"})
-def least_confidence(inputs: QueryInputs, batch_size: int, rng: np.random.Generator) -> np.ndarray:
-    """Query the unlabeled points whose most likely class has the lowest probability.
-
-    Parameters
-    ----------
-    inputs : needs ``proba`` (N, C).
-    batch_size : number of points to return.
-    rng : source of the seeded tie-break.
-
-    Returns
-    -------
-    (batch_size,) int64 pool indices.
-    """
-    scores = least_confidence_scores(_unlabeled_proba(inputs, "least_confidence"))
-    return select_top(scores, inputs, batch_size, torch_generator(rng), largest=False)
-
-
-@register_strategy("margin", needs={"proba"})
-def margin(inputs: QueryInputs, batch_size: int, rng: np.random.Generator) -> np.ndarray:
-    """Query the unlabeled points with the smallest gap between the two most likely classes.
+    strategy.__name__ = strategy.__qualname__ = name
+    strategy.__doc__ = f"""{summary}
 
     Parameters
     ----------
@@ -73,23 +61,18 @@ def margin(inputs: QueryInputs, batch_size: int, rng: np.random.Generator) -> np
     -------
     (batch_size,) int64 pool indices.
     """
-    scores = margin_scores(_unlabeled_proba(inputs, "margin"))
-    return select_top(scores, inputs, batch_size, torch_generator(rng), largest=False)
+    return register_strategy(name, needs={"proba"})(strategy)  # type: ignore[no-any-return]
 
 
-@register_strategy("entropy", needs={"proba"})
-def entropy(inputs: QueryInputs, batch_size: int, rng: np.random.Generator) -> np.ndarray:
-    """Query the unlabeled points whose predicted class distribution has the largest entropy.
-
-    Parameters
-    ----------
-    inputs : needs ``proba`` (N, C).
-    batch_size : number of points to return.
-    rng : source of the seeded tie-break.
-
-    Returns
-    -------
-    (batch_size,) int64 pool indices.
-    """
-    scores = entropy_scores(_unlabeled_proba(inputs, "entropy"))
-    return select_top(scores, inputs, batch_size, torch_generator(rng), largest=True)
+least_confidence = _register_uncertainty(
+    "least_confidence", least_confidence_scores, largest=False,
+    summary="Query the unlabeled points whose most likely class has the lowest probability.",
+)
+margin = _register_uncertainty(
+    "margin", margin_scores, largest=False,
+    summary="Query the unlabeled points with the smallest gap between the two most likely classes.",
+)
+entropy = _register_uncertainty(
+    "entropy", entropy_scores, largest=True,
+    summary="Query the unlabeled points whose predicted class distribution has the largest entropy.",
+)
