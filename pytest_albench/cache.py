@@ -24,7 +24,6 @@ import hashlib
 import json
 import os
 import struct
-import tempfile
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from typing import Any, BinaryIO, NamedTuple
 
 import numpy as np
 
+from .atomic import atomic_writer
 from .errors import CacheError
 
 __all__ = [
@@ -235,30 +235,10 @@ def _write_entry(path: Path, key: CacheKey, array: np.ndarray, meta: dict[str, A
         "meta": meta,
     }
     header_bytes = json.dumps(header, sort_keys=True, ensure_ascii=False).encode("utf-8")
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(_PREFIX.pack(MAGIC, FORMAT_VERSION, len(header_bytes)))
-            handle.write(header_bytes)
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename durable; not possible (nor needed) on every platform, hence best effort."""
-    with contextlib.suppress(OSError, AttributeError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    with atomic_writer(path) as handle:
+        handle.write(_PREFIX.pack(MAGIC, FORMAT_VERSION, len(header_bytes)))
+        handle.write(header_bytes)
+        handle.write(payload)
 
 
 def _read_entry(path: Path, key: CacheKey) -> np.ndarray:

@@ -48,11 +48,6 @@ class EmbeddedDataset:
         return getattr(self, name)  # type: ignore[no-any-return]
 
     @property
-    def identity(self) -> Mapping[str, Any]:
-        """Alias of :attr:`encoder_identity` (what result files record as the embedding identity)."""
-        return self.encoder_identity
-
-    @property
     def dim(self) -> int:
         return int(self.train.shape[1])
 
