@@ -12,14 +12,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
+import torch
 
 from .errors import ConfigError
 from .registry import Registry
-
-try:  # torch is a hard dependency, but keep `import pytest_albench.heads` cheap for type checkers
-    import torch
-except ImportError:  # pragma: no cover
-    torch = None  # type: ignore[assignment]
 
 
 class Head(Protocol):
@@ -119,7 +115,7 @@ class LogisticHead:
         return torch.stack(out)
 
 
-class _MLP(torch.nn.Module if torch is not None else object):  # type: ignore[misc]
+class _MLP(torch.nn.Module):
     def __init__(self, d: int, hidden: int, n_classes: int, dropout: float) -> None:
         super().__init__()
         self.body = torch.nn.Sequential(torch.nn.Linear(d, hidden), torch.nn.ReLU(), torch.nn.Dropout(dropout))

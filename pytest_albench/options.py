@@ -156,25 +156,33 @@ class AlbenchSettings:
         )
 
 
-def _raw(config: pytest.Config, suffix: str, env: str | None = None) -> Any:
+def _raw_with_source(config: pytest.Config, suffix: str, env: str | None = None) -> tuple[Any, str]:
+    """The setting's value and where it came from: ``cli``, ``env``, ``ini`` (or ``default``)."""
     dest = "albench_" + suffix.replace("-", "_")
-    value = config.getoption(dest)
-    if value is None and env:
-        value = os.environ.get(env) or None
-    if value is None:
-        value = config.getini(dest)
-    return value if value not in ("", None) else None
+    candidates = (
+        (config.getoption(dest), "cli"),
+        ((os.environ.get(env) or None) if env else None, "env"),
+        (config.getini(dest), "ini"),
+    )
+    for value, source in candidates:
+        if value not in ("", None):
+            return value, source
+    return None, "default"
+
+
+def _raw(config: pytest.Config, suffix: str, env: str | None = None) -> Any:
+    return _raw_with_source(config, suffix, env)[0]
 
 
 def _path(config: pytest.Config, suffix: str, env: str | None = None) -> str | None:
-    """Relative paths from the command line are relative to the invocation dir, from ini to rootdir."""
-    value = _raw(config, suffix, env)
+    """Relative paths from the command line or environment are relative to the invocation dir, from
+    the ini file to the rootdir (where the ini file lives)."""
+    value, source = _raw_with_source(config, suffix, env)
     if value is None:
         return None
     path = Path(os.path.expanduser(str(value)))
     if not path.is_absolute():
-        from_cli = config.getoption("albench_" + suffix.replace("-", "_")) is not None
-        anchor = Path(config.invocation_params.dir) if from_cli or env else Path(str(config.rootpath))
+        anchor = Path(str(config.rootpath)) if source == "ini" else Path(config.invocation_params.dir)
         path = anchor / path
     return str(path)
 

@@ -28,12 +28,14 @@ class Table:
     note: str = ""
 
     def render(self, fmt: str = "simple") -> str:
+        """Plain text for the terminal (``simple``) or GitHub Markdown (``github``)."""
         from tabulate import tabulate
 
         body = tabulate(self.rows, headers=self.headers, tablefmt=fmt, disable_numparse=True)
-        parts = [f"### {self.title}" if fmt == "github" else self.title, "", body] if fmt == "github" else [self.title, body]
+        markdown = fmt == "github"
+        parts = [f"### {self.title}\n" if markdown else self.title, body]
         if self.note:
-            parts.append(("_" + self.note + "_") if fmt == "github" else self.note)
+            parts.append(f"\n_{self.note}_" if markdown else self.note)
         return "\n".join(parts)
 
 
@@ -47,10 +49,13 @@ def _fmt_mean_std(values: Sequence[float]) -> str:
     return f"{arr.mean():.4f} ± {std:.4f}"
 
 
+def _with_variant(label: str, case: Case) -> str:
+    """Cases run with another treatment (IPS method, head) are ranked apart from the others."""
+    return f"{label} [{case['variant']}]" if case.get("variant") else label
+
+
 def _group_label(case: Case) -> str:
-    """Cases differing in anything but the strategy (IPS, head, k0) get their own rank tables."""
-    extra = case.get("variant") or ""
-    return f"{case['embedding']} / {case['dataset']}" + (f" [{extra}]" if extra else "")
+    return _with_variant(f"{case['embedding']} / {case['dataset']}", case)
 
 
 def per_cell_tables(cases: Iterable[Case]) -> list[Table]:
@@ -80,8 +85,7 @@ def _by_embedding(cases: Iterable[Case]) -> dict[str, dict[str, dict[str, Case]]
     """embedding (+variant) → dataset → strategy → case."""
     out: dict[str, dict[str, dict[str, Case]]] = defaultdict(lambda: defaultdict(dict))
     for case in cases:
-        key = case["embedding"] + (f" [{case['variant']}]" if case.get("variant") else "")
-        out[key][case["dataset"]][case["strategy"]] = case
+        out[_with_variant(case["embedding"], case)][case["dataset"]][case["strategy"]] = case
     return out
 
 

@@ -86,6 +86,20 @@ class TestOptions:
         assert result.ret == pytest.ExitCode.USAGE_ERROR
         result.stderr.fnmatch_lines([message])
 
+    def test_relative_data_dir_is_relative_to_the_ini_file_or_the_invocation_dir(
+        self, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.delenv("ALBENCH_DATA_DIR", raising=False)
+        pytester.makeini("[pytest]\nalbench_data_dir = data\n")
+        pytester.makepyfile("def test_nothing(): pass")
+        sub = pytester.mkdir("sub")
+        monkeypatch.chdir(sub)
+        from_ini = pytester.runpytest("-c", str(pytester.path / "tox.ini"), "--rootdir", str(pytester.path), str(pytester.path))
+        from_ini.stdout.fnmatch_lines([f"albench: * data-dir={pytester.path / 'data'}"])
+        from_cli = pytester.runpytest("-c", str(pytester.path / "tox.ini"), "--rootdir", str(pytester.path),
+                                      "--albench-data-dir=mine", str(pytester.path))
+        from_cli.stdout.fnmatch_lines([f"albench: * data-dir={sub / 'mine'}"])
+
     def test_ini_keys_are_read(self, pytester: pytest.Pytester) -> None:
         pytester.makeini("[pytest]\nalbench_profile = full\nalbench_seeds = 4,5\n")
         pytester.makepyfile("def test_nothing(): pass")
@@ -122,7 +136,11 @@ class TestGrid:
         run(suite, f"--albench-csv={csv_path}", f"--albench-markdown={md_path}", "--albench-compare=off")
         lines = csv_path.read_text().splitlines()
         assert lines[0].startswith("case_id,dataset,embedding,strategy") and len(lines) == 1 + 3 * 3
-        assert "| rank |" in md_path.read_text().replace("|   rank |", "| rank |") or "rank" in md_path.read_text()
+        markdown = md_path.read_text()
+        assert "### AULC ranking: tfidf-lsa / bbc_news" in markdown
+        header = next(line for line in markdown.splitlines() if line.startswith("| rank"))
+        assert [cell.strip() for cell in header.strip("|").split("|")][:3] == ["rank", "strategy", "AULC (mean ± std)"]
+        assert sum(line.startswith("| ") and "tfidf" not in line for line in markdown.splitlines()) >= 3
 
 
 class TestBaselines:
