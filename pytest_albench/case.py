@@ -52,10 +52,11 @@ class AlbenchRunner:
         explicit = {**marked, **overrides}
         variant = " ".join(f"{short}={explicit[key]}" for key, short in VARIANT_KEYS.items() if key in explicit)
 
-        runs = []
-        for seed in seeds:
-            result = run_experiment(config, int(seed), self._engine, self._progress_for(seed))
-            runs.append(_run_summary(result))
+        if not seeds:
+            raise ConfigError(f"case {node.nodeid} has no seeds; give seeds=(0, 1, 2) or --albench-seeds")
+        results = [run_experiment(config, int(seed), self._engine, self._progress_for(seed)) for seed in seeds]
+        result = results[0]
+        runs = [_run_summary(r) for r in results]
         case = {
             "nodeid": node.nodeid,
             "case_id": _case_id(node),
@@ -65,7 +66,7 @@ class AlbenchRunner:
             "variant": variant,
             "profile": self._settings.profile,
             "config": config.to_dict(),
-            "config_hash": config.config_hash(),
+            "config_hash": result.config_hash,  # the loop's hash: every setting but the seed
             "seeds": [int(s) for s in seeds],
             "runs": runs,
             "environment": result.environment,

@@ -80,11 +80,6 @@ class ALConfig:
     def with_overrides(self, **overrides: Any) -> ALConfig:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
-    def config_hash(self) -> str:
-        from .provenance import stable_hash
-
-        return stable_hash(self.to_dict())
-
 
 @dataclass
 class EngineSettings:
@@ -147,7 +142,7 @@ def build_problem(config: ALConfig, settings: EngineSettings, progress: Progress
             "dataset_source": dataset.source,
             "dataset_fingerprint": subset.fingerprint,
             "embedding": config.embedding,
-            "embedding_identity": embedded.identity,
+            "embedding_identity": dict(embedded.encoder_identity),
             "pool_size": int(len(pool_idx)),
             "test_size": int(len(test_idx)),
             "dim": int(embedded.train.shape[1]),
