@@ -45,3 +45,18 @@ def local_data_dir(request: pytest.FixtureRequest) -> Path:
 @pytest.mark.parametrize("dataset", list(LOCAL_DATASETS))
 def test_local(albench, local_data_dir: Path, dataset: str, embedding: str, strategy: str) -> None:
     albench(dataset, embedding, strategy, **LOCAL_DATASETS[dataset])
+
+
+#: Strategies also run from a TypiClust initial pool: the study's second headline effect is the
+#: early-cycle gain of TypiClust IPS over a random initial pool, which these cases measure against
+#: the random-IPS cases of ``test_local`` (same seeds, same pools, same caps).
+IPS_STRATEGIES = ["random", "margin"]
+
+
+@pytest.mark.parametrize("initial_pool_method", ["typiclust"], ids=lambda m: f"ips_{m}")
+@pytest.mark.parametrize("strategy", IPS_STRATEGIES)
+@pytest.mark.parametrize("embedding", ladder_params())
+@pytest.mark.parametrize("dataset", list(LOCAL_DATASETS))
+def test_local_ips(albench, local_data_dir: Path, dataset: str, embedding: str, strategy: str,
+                   initial_pool_method: str) -> None:
+    albench(dataset, embedding, strategy, initial_pool_method=initial_pool_method, **LOCAL_DATASETS[dataset])

@@ -22,6 +22,7 @@ def test_every_suite_collects_its_full_grid() -> None:
     out = collect("benchmarks")
     assert out.count("test_paper.py::test_paper[") == 10 * 7 * 7 * 3
     assert out.count("test_local.py::test_local[") == 10 * 5 * 11
+    assert out.count("test_local.py::test_local_ips[") == 10 * 5 * 2
     assert out.count("test_default.py::test_bbc[") == 5 * 11 * 2
     assert "test_paper[glue/mnli-nvidia/NV-Embed-v2-badge-ips_typiclust]" in out
 
