@@ -71,10 +71,22 @@ class AlbenchRunner:
             "runs": runs,
             "environment": result.environment,
             "data": _json_safe(result.data),
+            "quality": self._quality(config),
         }
         node.stash[CASE_KEY] = case
         self._judge(case, node, judge)
         return case
+
+    def _quality(self, config: Any) -> dict[str, Any]:
+        """Embedding-quality measures of the case's problem (no AL): shared by all its strategy cases.
+
+        They describe the (dataset, embedding) cell for the grid analysis and are never compared
+        with baselines, which judge ``runs`` only.
+        """
+        from .quality import problem_quality
+
+        problem = self._engine.problem_for(config)
+        return _json_safe(problem_quality(problem, cache_dir=getattr(self._engine, "cache_dir", None)))
 
     def _progress_for(self, seed: int) -> Callable[[str, int, int], None] | None:
         if self._progress is None:
