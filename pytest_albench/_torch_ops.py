@@ -8,6 +8,7 @@ generator, so results are reproducible for a seed on a given device.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -15,6 +16,14 @@ import torch
 
 #: Rows per chunk for N × M distance blocks; 4096 × 4096 float32 ≈ 64 MiB.
 DEFAULT_CHUNK = 4096
+#: k-means++ seeds from a seeded sample of this many rows per centre when the data is larger (as
+#: scikit-learn's MiniBatchKMeans does with ``init_size``): sequential D² seeding is one pass over
+#: the rows per centre, which for TypiClust's hundreds of centres cost more than all Lloyd
+#: iterations together, and Lloyd's iterations on the full data then move the centres anyway.
+KMEANS_SEED_SAMPLE = 4
+#: ... but never from fewer rows than this: with few centres the sample is what k-means++ sees of
+#: the modes, and seeding a handful of centres from all rows is cheap anyway.
+KMEANS_SEED_MIN_ROWS = 2048
 
 
 def torch_generator(rng: np.random.Generator) -> torch.Generator:
@@ -35,8 +44,8 @@ def sqdist_block(a: torch.Tensor, b: torch.Tensor, b_sq: torch.Tensor | None = N
     """Squared Euclidean distances between rows of ``a`` (n × d) and ``b`` (m × d), clamped at 0."""
     if b_sq is None:
         b_sq = sq_norms(b)
-    d = sq_norms(a)[:, None] - 2.0 * (a @ b.T) + b_sq[None, :]
-    return d.clamp_min_(0.0)
+    d = torch.addmm(b_sq[None, :], a, b.T, alpha=-2.0)  # the column norms ride along in the GEMM
+    return d.add_(sq_norms(a)[:, None]).clamp_min_(0.0)
 
 
 def _center_blocks(
@@ -73,8 +82,11 @@ def nearest_center(
     c_sq = sq_norms(centers)
     for start in range(0, x.shape[0], chunk):
         rows = x[start : start + chunk]
+        rows_sq = sq_norms(rows)
         for offset, cen, cen_sq in _center_blocks(centers, c_sq, chunk):
-            d, i = sqdist_block(rows, cen, cen_sq).min(dim=1)
+            # ||x||² is the same for every centre, so it is added after the min: one pass less
+            d, i = torch.addmm(cen_sq[None, :], rows, cen.T, alpha=-2.0).min(dim=1)
+            d = d.add_(rows_sq).clamp_min_(0.0)
             better = d < dist[start : start + chunk]
             dist[start : start + chunk] = torch.where(better, d, dist[start : start + chunk])
             idx[start : start + chunk] = torch.where(better, i + offset, idx[start : start + chunk])
@@ -98,10 +110,13 @@ def kmeans_pp_init(x: torch.Tensor, k: int, gen: torch.Generator) -> torch.Tenso
 
 
 def kmeans(
-    x: torch.Tensor, k: int, gen: torch.Generator, n_iter: int = 50, tol: float = 1e-6, n_init: int = 1
+    x: torch.Tensor, k: int, gen: torch.Generator, n_iter: int = 50, tol: float = 1e-3, n_init: int = 1
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Lloyd's k-means with k-means++ seeding; returns (labels (N,), centres (k × d)).
 
+    Lloyd stops when an iteration lowers the inertia by less than ``tol`` (0.1 %) of its value, or
+    after ``n_iter`` iterations: the assignments that the strategies use stop changing long before
+    the inertia converges to machine precision, and each iteration is a full N × k distance pass.
     Empty clusters are re-seeded at the point farthest from its centre, so exactly k clusters exist.
     With ``n_init`` > 1 the run with the lowest inertia wins: one k-means++ start splits a large
     cluster and merges two small ones often enough to matter where clusters are the output
@@ -121,7 +136,11 @@ def _lloyd(
 ) -> tuple[torch.Tensor, torch.Tensor, float]:
     """One k-means run from one k-means++ seeding; returns labels, centres and the final inertia."""
     k = min(k, x.shape[0])
-    centers = x[kmeans_pp_init(x, k, gen)].clone()
+    seed_rows = x
+    sample_size = max(KMEANS_SEED_SAMPLE * k, KMEANS_SEED_MIN_ROWS)
+    if x.shape[0] > sample_size:
+        seed_rows = x[torch.randperm(x.shape[0], generator=gen)[:sample_size].to(x.device)]
+    centers = seed_rows[kmeans_pp_init(seed_rows, k, gen)].clone()
     labels = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
     prev_inertia = float("inf")
     for _ in range(n_iter):
@@ -134,7 +153,8 @@ def _lloyd(
             far = torch.argsort(dist, descending=True)[: int(empty.sum())]
             centers[empty] = x[far]
         inertia = float(dist.sum())
-        if prev_inertia - inertia <= tol * max(prev_inertia, 1e-12) and not bool(empty.any()):
+        converged = math.isfinite(prev_inertia) and prev_inertia - inertia <= tol * max(prev_inertia, 1e-12)
+        if converged and not bool(empty.any()):
             break
         prev_inertia = inertia
     labels, dist = nearest_center(x, centers)
