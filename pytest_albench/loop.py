@@ -172,6 +172,8 @@ def run_active_learning(
         t0 = timer.now()
         idx = torch.nonzero(labeled).flatten()
         model = make_head(head, problem.n_classes, numpy_seed(streams["head"]), **(head_params or {}))
+        if fitted is not None and hasattr(model, "warm_start_from"):
+            model.warm_start_from(fitted)  # a convex head reaches the same optimum, sooner
         model.fit(x_pool[idx], y_pool[idx])
         train_time = timer.now() - t0
         predicted = model.predict_proba(x_test).argmax(dim=1).cpu().numpy()

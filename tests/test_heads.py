@@ -66,13 +66,60 @@ def test_mlp_head_learns_and_exposes_hidden_features_and_mc_dropout(bbc_features
     assert not torch.equal(samples[0], samples[1])  # dropout masks differ between passes
 
 
-def test_logistic_sampled_proba_is_a_bootstrap_ensemble(bbc_features) -> None:
+@pytest.mark.parametrize("posterior", ["laplace", "bootstrap"])
+def test_logistic_sampled_proba_draws_distinct_heads(bbc_features, posterior: str) -> None:
     x_train, y_train, x_test, _ = bbc_features
     idx = np.random.default_rng(0).choice(len(y_train), 50, replace=False)
-    head = LogisticHead(n_classes=5).fit(torch.from_numpy(x_train[idx]), torch.from_numpy(y_train[idx]))
+    head = LogisticHead(n_classes=5, posterior=posterior)
+    head.fit(torch.from_numpy(x_train[idx]), torch.from_numpy(y_train[idx]))
     samples = head.sampled_proba(torch.from_numpy(x_test[:5]), 3, torch.Generator().manual_seed(1))
     assert samples.shape == (3, 5, 5)
+    assert not torch.equal(samples[0], samples[1])
+    torch.testing.assert_close(samples.sum(dim=2), torch.ones(3, 5))
     assert torch.equal(head.hidden(torch.from_numpy(x_test[:5])), torch.from_numpy(x_test[:5]))
+
+
+def test_laplace_precision_is_the_hessian_diagonal_of_the_objective() -> None:
+    gen = torch.Generator().manual_seed(3)
+    x = torch.randn(12, 4, generator=gen, dtype=torch.float64)
+    y = torch.arange(12) % 3
+    head = LogisticHead(n_classes=3, C=2.0).fit(x, y)
+
+    def objective(flat: torch.Tensor) -> torch.Tensor:
+        w, b = flat[:12].reshape(4, 3), flat[12:]
+        ce = torch.nn.functional.cross_entropy(x @ w + b, y, reduction="sum")
+        return 0.5 * (w * w).sum() + 2.0 * ce
+
+    flat = torch.cat([head.weight.flatten(), head.bias]).double()
+    hessian = torch.autograd.functional.hessian(objective, flat)
+    w_precision, b_precision = head.laplace_precision()
+    torch.testing.assert_close(w_precision.flatten(), hessian.diagonal()[:12])
+    torch.testing.assert_close(b_precision, hessian.diagonal()[12:] + 1e-6)
+
+
+def test_laplace_samples_concentrate_as_labels_accumulate(bbc_features) -> None:
+    x_train, y_train, x_test, _ = bbc_features
+    spread = []
+    for n in (20, 400):
+        idx = np.random.default_rng(0).choice(len(y_train), n, replace=False)
+        head = LogisticHead(n_classes=5).fit(torch.from_numpy(x_train[idx]), torch.from_numpy(y_train[idx]))
+        samples = head.sampled_proba(torch.from_numpy(x_test[:200]), 16, torch.Generator().manual_seed(0))
+        spread.append(float(samples.std(dim=0).mean()))
+    assert spread[1] < spread[0]
+
+
+def test_warm_start_reaches_the_cold_start_optimum(bbc_features) -> None:
+    x_train, y_train, x_test, _ = bbc_features
+    xt, yt = torch.from_numpy(x_train), torch.from_numpy(y_train)
+    first = LogisticHead(n_classes=5).fit(xt[:60], yt[:60])
+    cold = LogisticHead(n_classes=5).fit(xt[:120], yt[:120])
+    warm = LogisticHead(n_classes=5)
+    warm.warm_start_from(first)
+    warm.fit(xt[:120], yt[:120])
+    probe = torch.from_numpy(x_test)
+    agree = (warm.predict_proba(probe).argmax(1) == cold.predict_proba(probe).argmax(1)).double().mean()
+    assert float(agree) >= 0.99
+    torch.testing.assert_close(warm.predict_proba(probe), cold.predict_proba(probe), atol=2e-2, rtol=0)
 
 
 def test_unfitted_head_and_bad_names_give_clear_errors() -> None:

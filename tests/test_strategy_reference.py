@@ -186,3 +186,29 @@ def test_delta_from_sampled_rows_is_close_to_delta_from_all_rows(monkeypatch: py
     monkeypatch.setattr(probcover_module, "DELTA_SAMPLE_ROWS", 10**9)
     full = probcover_module.choose_delta(x, 6, 0.95, 64, torch.Generator().manual_seed(gen_seed))
     assert sampled == pytest.approx(full, rel=0.05)
+
+
+# --- Alfa-Mix -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_alfamix_flip_counts_from_mixed_logits_equal_a_forward_pass_per_mix(seed: int) -> None:
+    """The linear head's shortcut (mix the logits) counts the same flips as classifying each mix."""
+    from pytest_albench.heads import LogisticHead
+    from pytest_albench.strategies.alfamix import DEFAULT_ALPHAS, count_flips
+
+    x = blobs(seed, 600, d=8, k=6, spread=2.0).double()  # float64: no rounding-level disagreements
+    y = torch.from_numpy(np.random.default_rng(seed).integers(0, 6, 600))
+    head = LogisticHead(n_classes=6).fit(x[:60], y[:60])
+    rows = torch.arange(60, 600)
+    predicted = head.predict_proba(x[rows]).argmax(dim=1)
+    anchors = torch.stack([x[:60][y[:60] == c].mean(dim=0) for c in range(6)])
+
+    class Opaque:  # the same head without the affine shortcut: one forward pass per mix
+        def predict_proba(self, z: torch.Tensor) -> torch.Tensor:
+            return head.predict_proba(z)
+
+    fast = count_flips(head, x, rows, predicted, anchors, DEFAULT_ALPHAS)
+    slow = count_flips(Opaque(), x, rows, predicted, anchors, DEFAULT_ALPHAS, chunk=97)
+    assert int((slow > 0).sum()) > 0
+    torch.testing.assert_close(fast, slow, rtol=0, atol=0)

@@ -99,3 +99,18 @@ def test_typicality_uses_mean_distance_to_k_nearest_others() -> None:
     x = torch.tensor([[0.0], [1.0], [3.0], [3.0]])
     torch.testing.assert_close(mean_knn_distance(x, 2), torch.tensor([2.0, 1.5, 1.0, 1.0]))
     torch.testing.assert_close(mean_knn_distance(x[:1], 0), torch.tensor([0.0]))
+
+
+def test_clustering_is_reused_across_cycles_once_the_cluster_count_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_albench.strategies import typiclust as typiclust_module
+
+    inputs, _ = blobs_with_outliers(0)
+    calls = []
+    original = typiclust_module.kmeans
+    monkeypatch.setattr(typiclust_module, "kmeans", lambda *a, **k: calls.append(1) or original(*a, **k))
+    first = typiclust_module.typiclust(inputs, 4, np.random.default_rng(1), max_clusters=6)
+    again = typiclust_module.typiclust(inputs, 4, np.random.default_rng(1), max_clusters=6)
+    assert len(calls) == 1  # same embeddings, same capped count: the memo's k-means is reused
+    assert first.tolist() == again.tolist()  # and the picks do not depend on the memo hit
+    fresh = QueryInputs(inputs.embeddings, inputs.labeled, inputs.labels, inputs.n_classes)
+    assert typiclust_module.typiclust(fresh, 4, np.random.default_rng(1), max_clusters=6).tolist() == first.tolist()

@@ -63,7 +63,7 @@ MIB = 2**20
 
 #: Short explanations shown in the notes column, for the strategies whose cost has a known cause.
 STRATEGY_NOTES: dict[str, str] = {
-    "bald": "sampled_proba = {n_samples} bootstrap L-BFGS refits of the logistic head (timed)",
+    "bald": "sampled_proba = {n_samples} diagonal-Laplace posterior draws of the logistic head (timed)",
     "badge": "gradient embeddings never built (closed-form distances)",
     "alfamix": "own head forward passes on anchor mixes",
     "dropquery": "own dropout forward passes + k-means",

@@ -38,6 +38,19 @@ def require_head(inputs: QueryInputs, strategy: str) -> ProbaHead:
     return inputs.head
 
 
+def embedding_fingerprint(x: torch.Tensor, settings: tuple[object, ...]) -> tuple[object, ...]:
+    """A memo key: the embeddings (shape, dtype, device, two checksums) together with the settings.
+
+    Strategies keep work that depends only on the embeddings in ``QueryInputs.memo``, which lives
+    for one run; the key makes a stale entry impossible to hit if a caller reuses a memo with
+    other embeddings.
+    """
+    from .._torch_ops import sq_norms
+
+    checksum = (float(x.sum()), float(sq_norms(x).sum()))
+    return (tuple(x.shape), str(x.dtype), str(x.device), checksum, settings)
+
+
 def as_indices(index: torch.Tensor) -> np.ndarray:
     """Global pool indices as the int64 numpy array the loop stores."""
     return index.detach().to("cpu", torch.long).numpy()

@@ -39,7 +39,7 @@ def bald(inputs: QueryInputs, batch_size: int, rng: np.random.Generator) -> np.n
 
     Parameters
     ----------
-    inputs : needs ``sampled_proba`` (T, N, C): MC-dropout passes or a bootstrap ensemble.
+    inputs : needs ``sampled_proba`` (T, N, C): MC-dropout passes or posterior draws of a linear head.
     batch_size : number of points to return.
     rng : source of the seeded tie-break.
 

@@ -42,7 +42,7 @@ class QueryInputs:
     hidden : (N, h) the representation the head's last linear layer sees (``"hidden"``); the
         embeddings themselves for the logistic head.
     sampled_proba : (T, N, C) probabilities from T stochastic forward passes (``"sampled_proba"``):
-        MC dropout for the MLP, a bootstrap ensemble for the logistic head.
+        MC dropout for the MLP, Laplace-approximation draws for the logistic head.
     head : the fitted head (``"head"``), for strategies that run their own forward passes.
     memo : a dict that lives for one AL run, for work that depends only on the embeddings (e.g.
         ProbCover's ball graph); strategies key it by their own name.

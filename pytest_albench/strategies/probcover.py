@@ -38,7 +38,7 @@ import numpy as np
 import torch
 
 from .._torch_ops import DEFAULT_CHUNK, kmeans, sq_norms, sqdist_block, torch_generator
-from ._common import argmax_in_order, as_indices, random_fill
+from ._common import argmax_in_order, as_indices, embedding_fingerprint, random_fill
 from .base import QueryInputs, register_strategy
 
 #: Entries per N-wide distance block while scanning the pool (float32: 64 MiB).
@@ -198,12 +198,6 @@ def choose_delta(
     return min(delta, float(kth.median())) if kth is not None else delta
 
 
-def _fingerprint(x: torch.Tensor, settings: tuple[object, ...]) -> tuple[object, ...]:
-    """Identifies the embeddings (shape, dtype, device, two checksums) together with the settings."""
-    checksum = (float(x.sum()), float(sq_norms(x).sum()))
-    return (tuple(x.shape), str(x.dtype), str(x.device), checksum, settings)
-
-
 def ball_graph_for(
     inputs: QueryInputs,
     gen: torch.Generator,
@@ -217,7 +211,7 @@ def ball_graph_for(
     x = inputs.embeddings
     clusters = n_clusters or (inputs.n_classes if inputs.n_classes >= 2 else FALLBACK_CLUSTERS)
     clusters = min(clusters, x.shape[0])
-    key = _fingerprint(x, (delta, clusters, purity, max_degree))
+    key = embedding_fingerprint(x, (delta, clusters, purity, max_degree))
     graphs: dict[tuple[object, ...], BallGraph] = inputs.memo.setdefault("probcover", {})
     if key not in graphs:
         radius = delta if delta is not None else choose_delta(x, clusters, purity, max_degree, gen)

@@ -20,11 +20,13 @@ low budgets", ICML.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 import torch
 
 from .._torch_ops import kmeans, knn_sqdist, top_k, torch_generator
-from ._common import as_indices
+from ._common import as_indices, embedding_fingerprint
 from .base import QueryInputs, register_strategy
 
 
@@ -58,6 +60,32 @@ def next_cluster(sizes: np.ndarray, taken: np.ndarray, free: np.ndarray, min_siz
     return int(ids[order[0]])
 
 
+@dataclass
+class Clustering:
+    """One k-means of the pool and the typicality of each cluster's members, filled lazily.
+
+    Both depend only on the embeddings and the number of clusters, so a run keeps them in
+    ``inputs.memo``: once the cluster count reaches ``max_clusters`` (|L| + B above it), later
+    cycles reuse the first one's k-means instead of clustering the pool again.
+    """
+
+    assign: np.ndarray
+    spread: dict[int, tuple[np.ndarray, torch.Tensor]] = field(default_factory=dict)
+
+
+def _clustering_for(
+    inputs: QueryInputs, n_clusters: int, n_init: int, k_neighbors: int, gen: torch.Generator
+) -> Clustering:
+    x = inputs.embeddings
+    key = embedding_fingerprint(x, (n_clusters, n_init, k_neighbors))
+    memo: dict[tuple[object, ...], Clustering] = inputs.memo.setdefault("typiclust", {})
+    if key not in memo:
+        memo.clear()  # a smaller cluster count is never asked for again within a run
+        assign, _ = kmeans(x, n_clusters, gen, n_init=n_init)
+        memo[key] = Clustering(assign.cpu().numpy())
+    return memo[key]
+
+
 @register_strategy("typiclust", cold_start=True)
 def typiclust(
     inputs: QueryInputs,
@@ -89,15 +117,14 @@ def typiclust(
     (batch_size,) int64 pool indices, in pick order.
     """
     x = inputs.embeddings
-    gen = torch_generator(rng)
+    cluster_gen, gen = torch_generator(rng), torch_generator(rng)  # picks same whether memo hit
     n_clusters = min(int(inputs.labeled.sum()) + batch_size, max_clusters, x.shape[0])
-    assign, _ = kmeans(x, n_clusters, gen, n_init=n_init)
-    assign_np = assign.cpu().numpy()
+    clustering = _clustering_for(inputs, n_clusters, n_init, k_neighbors, cluster_gen)
+    assign_np, spread = clustering.assign, clustering.spread
     available = ~inputs.labeled.cpu().numpy()
     sizes = np.bincount(assign_np, minlength=n_clusters)
     free = np.bincount(assign_np[available], minlength=n_clusters)
     taken = sizes - free
-    spread: dict[int, tuple[np.ndarray, torch.Tensor]] = {}
     picks: list[int] = []
     for _ in range(batch_size):
         c = next_cluster(sizes, taken, free, min_cluster_size)
