@@ -36,6 +36,8 @@ FAIL_ON = {
     "regressions": frozenset({"regressed"}),
     "strict": frozenset({"regressed", "drift", "stale", "new"}),
 }
+#: Mirrors plots.PLOT_FORMATS without importing it (the plugin must stay cheap to import).
+PLOT_FORMAT_CHOICES = ("png", "svg", "both")
 UPDATE_MODES = {
     "none": "never write baselines (default)",
     "new": "write baselines only for cases that have none",
@@ -58,6 +60,8 @@ _OPTIONS: list[tuple[str, str, str | None, str]] = [
     ("json", "string", None, "write all results (with curves) as JSON to this path"),
     ("csv", "string", None, "write one row per (case, seed) as CSV to this path"),
     ("markdown", "string", None, "write the rank tables as Markdown (e.g. $GITHUB_STEP_SUMMARY)"),
+    ("plots", "string", None, "write figures and a one-page report (report.md, report.html) into this folder"),
+    ("plot-format", "string", "png", "figure files of --albench-plots: " + ", ".join(PLOT_FORMAT_CHOICES)),
 ]
 
 
@@ -131,6 +135,8 @@ class AlbenchSettings:
     trust_remote_code: bool
     progress: bool
     rootdir: str = field(default=".")
+    plots_dir: str | None = None
+    plot_format: str = "png"
 
     @property
     def fail_on(self) -> frozenset[str]:
@@ -213,6 +219,8 @@ def resolve_settings(config: pytest.Config) -> AlbenchSettings:
         trust_remote_code=bool(trust if trust is not None else config.getini("albench_trust_remote_code")),
         progress=not config.getoption("albench_no_progress"),
         rootdir=str(config.rootpath),
+        plots_dir=_path(config, "plots"),
+        plot_format=_choice("plot-format", str(_raw(config, "plot-format")), PLOT_FORMAT_CHOICES),
     )
 
 

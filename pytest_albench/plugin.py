@@ -168,5 +168,34 @@ class Controller:
         terminalreporter.write_line(render_text(state.cases, state.missing))
         if state.written:
             terminalreporter.write_line(f"\nalbench: wrote {len(state.written)} baseline file(s)")
-        for line in write_outputs(self.config.stash[SETTINGS_KEY], state.cases, state.missing):
+        settings = self.config.stash[SETTINGS_KEY]
+        for line in write_outputs(settings, state.cases, state.missing):
             terminalreporter.write_line(line)
+        if state.cases:
+            for line in grid_report_lines(settings, state.cases, state.missing):
+                terminalreporter.write_line(line)
+
+
+def grid_report_lines(settings: AlbenchSettings, cases: list[dict[str, Any]], missing: list[str]) -> list[str]:
+    """The Friedman/post-hoc digest (when something can be ranked) and, with ``--albench-plots``, the
+    report page and figures; returns the lines to print. A missing matplotlib is a warning line."""
+    from .report_page import RunInfo, friedman_summary, grid_analysis, write_report
+
+    analysis, note = grid_analysis(cases)
+    lines = []
+    if analysis is not None:
+        summary = friedman_summary(analysis)
+        if summary.rows:
+            lines.append("\n" + summary.render("simple"))
+    if settings.plots_dir:
+        from .plots import formats_for
+
+        sources = (f"{settings.json_path} (this session)",) if settings.json_path else ()
+        info = RunInfo(sources=sources, profiles=(settings.profile,), seeds=settings.seeds)
+        outcome = write_report(Path(settings.plots_dir), cases, missing, info,
+                               plot_formats=formats_for(settings.plot_format), analysis=(analysis, note))
+        lines.extend(f"albench: WARNING: {message}" for message in outcome.warnings)
+        if outcome.figures:
+            lines.append(f"albench: {len(outcome.figures)} figure file(s) written to {Path(settings.plots_dir) / 'figures'}")
+        lines.extend(f"albench: report written to {path}" for path in outcome.pages)
+    return lines

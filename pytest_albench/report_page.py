@@ -1,0 +1,378 @@
+"""One page that says what was run and what came out: tables and figures, as Markdown and HTML.
+
+Why one document model with two renderers: the Markdown page (for a repository or
+``$GITHUB_STEP_SUMMARY``) and the HTML page (for a browser) must show the same tables in the same
+order; building the sections once and rendering them twice keeps them from drifting apart. The page
+holds no dates or host names beyond what the case records carry, so rebuilding it from the same
+results files gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .atomic import write_text_atomic
+from .report import Table, mean_rank_table, per_cell_tables, status_table, win_tie_loss_table
+
+PAGE_FORMATS: dict[str, tuple[str, ...]] = {"md": ("md",), "html": ("html",), "both": ("md", "html")}
+#: Above these sizes a table or a group of tables is folded away (``<details>``) to keep the page short.
+FOLD_ROWS = 30
+FOLD_CELL_TABLES = 8
+#: At most this many per-cell ranking tables are shown; the JSON/CSV outputs hold all of them.
+MAX_CELL_TABLES = 120
+FOLD_PAIRWISE = 3
+#: Names of the top post-hoc group shown in the terminal digest before "+N more".
+SUMMARY_NAMES = 4
+PAIRWISE_PREFIX = "Pairwise "
+#: Section titles shared with the figures (plots.FigureFile.section) so tables and pictures meet.
+RANKS_SECTION = "Ranks"
+STATS_SECTION = "Statistics across datasets"
+
+
+@dataclass
+class Block:
+    """A paragraph, a table or a figure; ``folded`` tables render inside ``<details>``."""
+
+    kind: str  # "text", "table", "tables", "figure"
+    text: str = ""
+    tables: list[Table] = field(default_factory=list)
+    figure: Any = None  # plots.FigureFile
+    folded: bool = False
+    summary: str = ""
+
+
+@dataclass
+class Section:
+    title: str
+    blocks: list[Block] = field(default_factory=list)
+
+
+@dataclass
+class Page:
+    title: str
+    sections: list[Section]
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """Where the cases came from: the results files (with run labels) or the live session."""
+
+    sources: tuple[str, ...]
+    profiles: tuple[str, ...]
+    seeds: tuple[int, ...]
+
+
+# ------------------------------------------------------------------------------------------- building
+
+
+def build_page(cases: Sequence[Mapping[str, Any]], missing: Sequence[str], info: RunInfo, *,
+               analysis: Any = None, analysis_note: str = "", figures: Sequence[Any] = (),
+               figures_note: str = "", order: Sequence[str] | None = None) -> Page:
+    """The whole page; ``analysis`` is a GridAnalysis (or None with ``analysis_note`` saying why).
+
+    Order: what ran; the rank summary and heatmap; the statistics with their CD diagrams; gains against
+    embedding quality; learning curves; then the long per-cell and pairwise detail, folded away.
+    """
+    ranks = Section(RANKS_SECTION)
+    summary = mean_rank_table(cases)
+    if summary.rows:
+        ranks.blocks.append(_table_block(summary))
+    stats = Section(STATS_SECTION)
+    if analysis is not None:
+        stats.blocks.extend(_analysis_blocks([t for t in analysis.tables() if t.rows]))
+        if analysis.notes:
+            stats.blocks.append(Block("text", text="Notes: " + " ".join(f"{n.rstrip('.')}." for n in analysis.notes)))
+    if analysis_note:
+        stats.blocks.append(Block("text", text=analysis_note))
+    sections = [what_was_run(cases, missing, info, order), ranks, stats]
+    by_title = {section.title: section for section in sections}
+    for figure in figures:
+        if figure.section not in by_title:
+            by_title[figure.section] = Section(figure.section)
+            sections.append(by_title[figure.section])
+        by_title[figure.section].blocks.append(Block("figure", figure=figure))
+    if figures_note:
+        sections.append(Section("Figures", [Block("text", text=figures_note)]))
+    sections.append(_details(cases, missing))
+    return Page("pytest-albench report", [s for s in sections if s.blocks])
+
+
+def _analysis_blocks(tables: list[Table]) -> list[Block]:
+    """The analysis tables in order; the pairwise p-value matrices (one per embedding) fold together
+    when there are more than a few of them."""
+    pairwise = [t for t in tables if t.title.startswith(PAIRWISE_PREFIX)]
+    blocks: list[Block] = []
+    for table in tables:
+        if table in pairwise and len(pairwise) > FOLD_PAIRWISE:
+            if table is pairwise[0]:
+                blocks.append(Block("tables", tables=pairwise, folded=True,
+                                    summary=f"Pairwise post-hoc p-values ({len(pairwise)} embeddings)"))
+            continue
+        blocks.append(_table_block(table))
+    return blocks
+
+
+def what_was_run(cases: Sequence[Mapping[str, Any]], missing: Sequence[str], info: RunInfo,
+                 order: Sequence[str] | None = None) -> Section:
+    from .plots import embedding_order
+
+    datasets = sorted({str(c["dataset"]) for c in cases})
+    embeddings = embedding_order([str(c["embedding"]) for c in cases], order)
+    strategies = sorted({str(c["strategy"]) for c in cases})
+    variants = sorted({str(c.get("variant") or "") for c in cases} - {""})
+    hashes = sorted({str(c.get("config_hash", "")) for c in cases} - {""})
+    rows: list[list[Any]] = [
+        ["results from", "; ".join(info.sources) or "this session"],
+        ["profile", ", ".join(info.profiles) or "-"],
+        ["seeds", ", ".join(map(str, info.seeds)) or "-"],
+        ["cases", f"{len(cases)} ({len(missing)} without a result)" if missing else str(len(cases))],
+        ["datasets", f"{len(datasets)}: {', '.join(datasets)}"],
+        ["embeddings", f"{len(embeddings)}: {', '.join(embeddings)}"],
+        ["strategies", f"{len(strategies)}: {', '.join(strategies)}"],
+        ["variants", ", ".join(variants) if variants else "none"],
+        ["configuration hashes", f"{len(hashes)} distinct (per case below)"],
+    ]
+    rows.extend(_environment_rows(cases))
+    section = Section("What was run", [_table_block(Table("Run", ["item", "value"], rows))])
+    per_case = Table("Configuration hash per case", ["case", "variant", "config hash"],
+                     [[c["case_id"], c.get("variant") or "", c.get("config_hash", "")]
+                      for c in sorted(cases, key=lambda c: (str(c["case_id"]), str(c.get("variant") or "")))])
+    section.blocks.append(Block("table", tables=[per_case], folded=True, summary=f"{per_case.title} ({len(cases)})"))
+    return section
+
+
+def _environment_rows(cases: Iterable[Mapping[str, Any]]) -> list[list[Any]]:
+    """Distinct package versions and devices with the number of cases that ran on each."""
+    devices: Counter[str] = Counter()
+    versions: dict[str, Counter[str]] = defaultdict(Counter)
+    for case in cases:
+        env = case.get("environment") or {}
+        devices[str(env.get("device", "unknown"))] += 1
+        for package, version in (env.get("versions") or {}).items():
+            versions[str(package)][str(version)] += 1
+    rows = [["devices", _counted(devices)]]
+    rows.extend([f"version: {package}", _counted(counts)] for package, counts in sorted(versions.items()))
+    return rows
+
+
+def _counted(counter: Counter[str]) -> str:
+    if len(counter) == 1:
+        return next(iter(counter))
+    return "; ".join(f"{value} ({n} cases)" for value, n in sorted(counter.items()))
+
+
+def _details(cases: Sequence[Mapping[str, Any]], missing: Sequence[str]) -> Section:
+    section = Section("Details")
+    table = win_tie_loss_table(cases)
+    if table.rows:
+        section.blocks.append(_table_block(table))
+    cells = per_cell_tables(cases)
+    if cells:
+        shown = cells[:MAX_CELL_TABLES]
+        folded = len(cells) > FOLD_CELL_TABLES
+        summary = f"AULC ranking per embedding × dataset ({len(cells)} tables)"
+        section.blocks.append(Block("tables", tables=shown, folded=folded, summary=summary))
+        if len(cells) > len(shown):
+            section.blocks.append(Block("text", text=f"{len(cells) - len(shown)} more per-cell tables are left "
+                                        "out here; the --albench-json and --albench-csv files hold every case."))
+    status = status_table(cases, missing)
+    if status.rows and (missing or any(c.get("baseline") for c in cases)):
+        section.blocks.append(Block("table", tables=[status], folded=True, summary=f"{status.title} ({len(status.rows)})"))
+    return section
+
+
+def _table_block(table: Table) -> Block:
+    folded = len(table.rows) > FOLD_ROWS
+    return Block("table", tables=[table], folded=folded, summary=f"{table.title} ({len(table.rows)} rows)")
+
+
+# ------------------------------------------------------------------------------------------ rendering
+
+
+def _relative(path: Path, out_dir: Path) -> str:
+    return Path(os.path.relpath(path, out_dir)).as_posix()
+
+
+def _image_and_others(figure: Any, out_dir: Path) -> tuple[str, list[str]]:
+    """The file to show (PNG when there is one) and the other formats to link."""
+    paths = sorted(figure.paths, key=lambda p: (p.suffix != ".png", p.suffix))
+    links = [_relative(p, out_dir) for p in paths]
+    return links[0], links[1:]
+
+
+def render_markdown(page: Page, out_dir: Path) -> str:
+    parts = [f"# {page.title}"]
+    for section in page.sections:
+        parts.append(f"## {section.title}")
+        for block in section.blocks:
+            parts.append(_markdown_block(block, out_dir))
+    return "\n\n".join(parts) + "\n"
+
+
+def _markdown_block(block: Block, out_dir: Path) -> str:
+    if block.kind == "text":
+        return block.text
+    if block.kind == "figure":
+        figure = block.figure
+        shown, others = _image_and_others(figure, out_dir)
+        extra = "".join(f" ([{Path(o).suffix[1:].upper()}]({o}))" for o in others)
+        alt = figure.title.replace("[", "\\[").replace("]", "\\]")
+        return f"### {figure.title}\n\n![{alt}]({shown})\n\n_{figure.caption}_{extra}"
+    body = "\n\n".join(t.render("github") for t in block.tables)
+    if not block.folded:
+        return body
+    return f"<details><summary>{html.escape(block.summary)}</summary>\n\n{body}\n\n</details>"
+
+
+_CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 72em; padding: 0 1em; color: #222; }
+table { border-collapse: collapse; margin: 0.5em 0 1em; font-size: 0.9em; }
+th, td { border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: left; vertical-align: top; }
+th { background: #f3f3f3; }
+figure { margin: 1em 0 2em; }
+figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
+figcaption, .note { color: #555; font-size: 0.9em; }
+details { margin: 0.5em 0 1em; }
+summary { cursor: pointer; font-weight: 600; }
+""".strip()
+
+
+def render_html(page: Page, out_dir: Path) -> str:
+    esc = html.escape
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        '<head><meta charset="utf-8">',
+        f"<title>{esc(page.title)}</title>",
+        f"<style>\n{_CSS}\n</style>",
+        "</head>",
+        "<body>",
+        f"<h1>{esc(page.title)}</h1>",
+    ]
+    for section in page.sections:
+        parts.append(f"<h2>{esc(section.title)}</h2>")
+        parts.extend(_html_block(block, out_dir) for block in section.blocks)
+    parts.extend(["</body>", "</html>"])
+    return "\n".join(parts) + "\n"
+
+
+def _html_block(block: Block, out_dir: Path) -> str:
+    esc = html.escape
+    if block.kind == "text":
+        return f'<p class="note">{esc(block.text)}</p>'
+    if block.kind == "figure":
+        figure = block.figure
+        shown, others = _image_and_others(figure, out_dir)
+        links = "".join(f' (<a href="{esc(o)}">{esc(Path(o).suffix[1:].upper())}</a>)' for o in others)
+        return (f"<h3>{esc(figure.title)}</h3>\n<figure>\n"
+                f'<img src="{esc(shown)}" alt="{esc(figure.title)}" loading="lazy">\n'
+                f"<figcaption>{esc(figure.caption)}{links}</figcaption>\n</figure>")
+    body = "\n".join(_html_table(t) for t in block.tables)
+    if not block.folded:
+        return body
+    return f"<details>\n<summary>{esc(block.summary)}</summary>\n{body}\n</details>"
+
+
+def _html_table(table: Table) -> str:
+    esc = html.escape
+    head = "".join(f"<th>{esc(str(h))}</th>" for h in table.headers)
+    rows = "\n".join("<tr>" + "".join(f"<td>{esc(str(v))}</td>" for v in row) + "</tr>" for row in table.rows)
+    note = f'\n<p class="note">{esc(table.note)}</p>' if table.note else ""
+    return f"<h3>{esc(table.title)}</h3>\n<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{rows}\n</tbody>\n</table>{note}"
+
+
+def write_page(page: Page, out_dir: Path, formats: Sequence[str]) -> list[Path]:
+    """Write ``report.md`` and/or ``report.html`` atomically; returns the written paths."""
+    written = []
+    for fmt in formats:
+        path = out_dir / f"report.{fmt}"
+        text = render_markdown(page, out_dir) if fmt == "md" else render_html(page, out_dir)
+        write_text_atomic(path, text)
+        written.append(path)
+    return written
+
+
+# ------------------------------------------------------------------------------------ the whole report
+
+
+@dataclass
+class ReportOutcome:
+    """What :func:`write_report` wrote, and what it could not do (one line each, for a terminal)."""
+
+    pages: list[Path] = field(default_factory=list)
+    figures: list[Path] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def write_report(out_dir: Path, cases: Sequence[Mapping[str, Any]], missing: Sequence[str], info: RunInfo, *,
+                 page_formats: Sequence[str] = ("md", "html"), plot_formats: Sequence[str] = ("png",),
+                 alpha: float = 0.05, posthoc: str = "wilcoxon-holm", order: Sequence[str] | None = None,
+                 analysis: tuple[Any, str] | None = None) -> ReportOutcome:
+    """Statistics, figures (when matplotlib is there) and the page; never fails for want of matplotlib.
+
+    ``analysis`` is :func:`grid_analysis`'s answer when the caller already has it (the plugin prints its
+    summary first); otherwise it is computed here with ``alpha`` and ``posthoc``.
+    """
+    from .plots import PlotsUnavailableError, draw_figures
+
+    outcome = ReportOutcome()
+    grid, note = analysis if analysis is not None else grid_analysis(cases, alpha=alpha, posthoc=posthoc)
+    figures: list[Any] = []
+    figures_note = ""
+    if plot_formats:
+        try:
+            figures = draw_figures(cases, grid, out_dir / "figures", plot_formats, order)
+        except PlotsUnavailableError as exc:
+            outcome.warnings.append(str(exc))
+            figures_note = f"No figures: {exc}."
+    outcome.figures = [p for f in figures for p in f.paths]
+    page = build_page(cases, missing, info, analysis=grid, analysis_note=note, figures=figures,
+                      figures_note=figures_note, order=order)
+    outcome.pages = write_page(page, out_dir, page_formats)
+    return outcome
+
+
+def grid_analysis(cases: Sequence[Mapping[str, Any]], *, alpha: float = 0.05,
+                  posthoc: str = "wilcoxon-holm") -> tuple[Any, str]:
+    """The grid's statistics, or None and the reason they cannot be computed."""
+    from .analysis import analyze
+    from .errors import AlbenchError
+
+    try:
+        return analyze(list(cases), alpha=alpha, posthoc=posthoc), ""
+    except AlbenchError as exc:
+        return None, f"No statistics across datasets: {exc}"
+
+
+def friedman_summary(analysis: Any, order: Sequence[str] | None = None) -> Table:
+    """A terminal-sized digest of the rank tests: one row per embedding that could be tested.
+
+    The full Friedman table (all mean ranks, F_ID, notes) is on the report page; this keeps the verdict
+    and the top group readable in an 80-column terminal summary.
+    """
+    from .grid_stats import POSTHOC_METHODS
+    from .plots import embedding_order
+
+    rows = []
+    method = "-"
+    for label in embedding_order(list(analysis.per_embedding), order):
+        stats = analysis.per_embedding[label]
+        f, post = stats.friedman, stats.posthoc
+        if f is None:
+            continue
+        method = post.method if post is not None else method
+        top = list(post.groups[0]) if post is not None and post.groups else []
+        best = " ".join(top[:SUMMARY_NAMES]) + (f" +{len(top) - SUMMARY_NAMES} more" if len(top) > SUMMARY_NAMES else "")
+        rows.append([label, f"{f.n_blocks} {stats.blocks}", f.n_treatments, f"{f.statistic:.2f}",
+                     f"{f.p_value:.3g}", best or "-"])
+
+    note = (f"Friedman test on AULC ranks per embedding; top group: strategies the post-hoc test "
+            f"({POSTHOC_METHODS.get(method, method)}, α = {analysis.alpha:g}) cannot tell from the best.")
+    return Table("Friedman test and post-hoc top group per embedding",
+                 ["embedding", "blocks", "k", "χ²_F", "p", "top group (best first)"], rows, note=note)

@@ -1,0 +1,180 @@
+"""Read saved results files (``--albench-json``) back, check them, and merge several into one grid.
+
+Why this exists: the report of a grid that took hours must be rebuildable later, and past runs must be
+comparable side by side, without rerunning anything. A results file may be old, hand-edited or cut
+off by a full disk, so every problem is reported with the file it is in and what to do about it,
+never as a ``KeyError`` deep inside a table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import AlbenchError
+from .outputs import RESULTS_FORMAT_VERSION
+
+#: What every case record needs for tables, statistics and figures.
+REQUIRED_CASE_KEYS = ("case_id", "dataset", "embedding", "strategy", "runs")
+REQUIRED_RUN_KEYS = ("seed", "aulc", "final_accuracy")
+#: A run label becomes part of a variant ("run=old"), so it must not contain spaces or "=".
+_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")
+
+
+class ResultsFileError(AlbenchError):
+    """A results file that cannot be read, is of another format version, or lacks required fields."""
+
+
+@dataclass(frozen=True)
+class ResultsFile:
+    """One loaded results document and where it came from."""
+
+    path: str
+    profile: str
+    seeds: tuple[int, ...]
+    cases: list[dict[str, Any]]
+    missing: list[str]
+    label: str | None = None
+
+
+@dataclass
+class MergedResults:
+    """The cases of several files as one grid, with the files they came from (for the report)."""
+
+    files: list[ResultsFile]
+    cases: list[dict[str, Any]] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def profiles(self) -> list[str]:
+        return sorted({f.profile for f in self.files})
+
+    @property
+    def seeds(self) -> list[int]:
+        return sorted({s for f in self.files for s in f.seeds})
+
+
+def load_results(path: str | os.PathLike[str], label: str | None = None) -> ResultsFile:
+    """Parse and validate one results file; raises :class:`ResultsFileError` naming file and problem."""
+    where = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ResultsFileError(f"results file {where} does not exist; pass the path given to --albench-json") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ResultsFileError(f"results file {where} cannot be read: {exc}") from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ResultsFileError(
+            f"results file {where} is not valid JSON ({exc.msg} at line {exc.lineno}); "
+            "it may be cut off — rerun the session with --albench-json to write it again"
+        ) from None
+    return _validate(document, where, label)
+
+
+def _validate(document: Any, where: str, label: str | None) -> ResultsFile:
+    if not isinstance(document, dict):
+        raise ResultsFileError(f"results file {where} holds a JSON {type(document).__name__}, not an object; "
+                               "is it a results file written by --albench-json?")
+    version = document.get("format_version")
+    if version is None:
+        raise ResultsFileError(f"results file {where} has no 'format_version'; "
+                               "is it a results file written by --albench-json (not a baseline file)?")
+    if version != RESULTS_FORMAT_VERSION:
+        raise ResultsFileError(f"results file {where} has format_version {version!r}, this version of "
+                               f"pytest-albench reads {RESULTS_FORMAT_VERSION}; rerun the session to write it again")
+    cases = document.get("cases")
+    if not isinstance(cases, list):
+        problem = "has no 'cases' list" if cases is None else f"has 'cases' of type {type(cases).__name__}, not a list"
+        raise ResultsFileError(f"results file {where} {problem}; is it a results file written by --albench-json?")
+    for index, case in enumerate(cases):
+        _check_case(case, index, where)
+    seeds = document.get("seeds") or sorted({int(r["seed"]) for c in cases for r in c["runs"]})
+    return ResultsFile(
+        path=where,
+        profile=str(document.get("profile", "?")),
+        seeds=tuple(int(s) for s in seeds),
+        cases=cases,
+        missing=[str(m) for m in document.get("missing", [])],
+        label=label,
+    )
+
+
+def _check_case(case: Any, index: int, where: str) -> None:
+    if not isinstance(case, dict):
+        raise ResultsFileError(f"results file {where}: case #{index} is not an object")
+    name = case.get("case_id", f"#{index}")
+    lacking = [k for k in REQUIRED_CASE_KEYS if k not in case]
+    if lacking:
+        raise ResultsFileError(f"results file {where}: case {name} lacks {', '.join(map(repr, lacking))}")
+    runs = case["runs"]
+    if not isinstance(runs, list) or not runs:
+        raise ResultsFileError(f"results file {where}: case {name} has no runs")
+    for run in runs:
+        missing = [k for k in REQUIRED_RUN_KEYS if not isinstance(run, dict) or k not in run]
+        if missing:
+            raise ResultsFileError(f"results file {where}: a run of case {name} lacks {', '.join(map(repr, missing))}")
+
+
+def parse_label(text: str) -> tuple[str, str]:
+    """``NAME=FILE`` → (name, file); raises :class:`ResultsFileError` with the accepted form."""
+    name, sep, path = text.partition("=")
+    if not sep or not path:
+        raise ResultsFileError(f"--label {text!r}: use NAME=FILE, e.g. --label old=results-v1.json")
+    if not _LABEL.match(name):
+        raise ResultsFileError(f"--label {text!r}: the name {name!r} must be letters, digits, '.', '_' or '-' "
+                               "(it becomes part of the variant, e.g. run=old)")
+    return name, path
+
+
+def _labelled(case: dict[str, Any], label: str) -> dict[str, Any]:
+    """A copy of the case whose variant (and id) carries ``run=<label>``, so tables keep runs apart."""
+    variant = " ".join(part for part in (case.get("variant", ""), f"run={label}") if part)
+    nodeid = case.get("nodeid", case["case_id"])
+    return {**case, "variant": variant, "run_label": label, "nodeid": f"{nodeid} [run={label}]"}
+
+
+def merge_results(files: Sequence[ResultsFile]) -> MergedResults:
+    """One grid from several files; a case in two files is an error unless run labels tell them apart."""
+    merged = MergedResults(files=list(files))
+    seen: dict[tuple[str, str], str] = {}
+    for results in files:
+        for case in results.cases:
+            case = _labelled(case, results.label) if results.label else case
+            key = (case["case_id"], case.get("variant", ""))
+            if key in seen:
+                raise ResultsFileError(
+                    f"case {case['case_id']} is in both {seen[key]} and {results.path}; to compare the runs "
+                    f"side by side give them labels (--label old={seen[key]} --label new={results.path}), "
+                    "otherwise pass only one of them"
+                )
+            seen[key] = results.path
+            merged.cases.append(case)
+        merged.missing.extend(f"{m} [run={results.label}]" if results.label else m for m in results.missing)
+    return merged
+
+
+def load_and_merge(paths: Sequence[str], labels: Sequence[str] = ()) -> MergedResults:
+    """Load the files (positional ones and those named by ``NAME=FILE`` labels) and merge them."""
+    by_path: dict[str, str] = {}
+    for text in labels:
+        name, path = parse_label(text)
+        key = os.path.realpath(path)
+        if key in by_path and by_path[key] != name:
+            raise ResultsFileError(f"--label: {path} is labelled both {by_path[key]!r} and {name!r}")
+        by_path[key] = name
+    if len(set(by_path.values())) != len(by_path):
+        raise ResultsFileError("--label: two files share one label; give each file its own name")
+    ordered = list(dict.fromkeys([*paths, *(p for _, p in map(parse_label, labels))]))
+    unique: dict[str, str] = {}
+    for path in ordered:
+        unique.setdefault(os.path.realpath(path), path)
+    if not unique:
+        raise ResultsFileError("no results files given; pass RESULTS.json (written by --albench-json)")
+    return merge_results([load_results(path, by_path.get(key)) for key, path in unique.items()])

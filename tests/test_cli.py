@@ -1,0 +1,155 @@
+"""``albench-report`` / ``python -m pytest_albench report``: rebuild the report from saved results (issue #5)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from synthetic_results import results_document, write_results
+
+from pytest_albench.cli import main
+from pytest_albench.results_file import ResultsFileError, load_and_merge, load_results
+
+
+def run_cli(*args: str | Path) -> int:
+    return main([str(a) for a in args])
+
+
+class TestLoading:
+    def test_a_valid_file_loads_with_its_profile_and_seeds(self, tmp_path: Path) -> None:
+        loaded = load_results(write_results(tmp_path / "r.json"))
+        assert loaded.profile == "smoke" and loaded.seeds == (0, 1, 2)
+        assert len(loaded.cases) == 2 * 3 * 3 + 2 * 3 * 2
+
+    @pytest.mark.parametrize("content, problem", [
+        ('{"format_version": 1, "cases": [', "is not valid JSON"),
+        ('{"cases": []}', "has no 'format_version'"),
+        ('{"format_version": 7, "cases": []}', "has format_version 7"),
+        ('{"format_version": 1}', "has no 'cases' list"),
+        ('[1, 2]', "holds a JSON list"),
+        ('{"format_version": 1, "cases": [{"case_id": "x"}]}', "case x lacks 'dataset'"),
+        ('{"format_version": 1, "cases": [{"case_id": "x", "dataset": "d", "embedding": "e", '
+         '"strategy": "s", "runs": [{"seed": 0}]}]}', "a run of case x lacks 'aulc'"),
+    ])
+    def test_a_bad_file_is_named_with_its_problem(self, tmp_path: Path, content: str, problem: str) -> None:
+        path = tmp_path / "bad.json"
+        path.write_text(content)
+        with pytest.raises(ResultsFileError, match=problem) as info:
+            load_results(path)
+        assert str(path) in str(info.value)
+
+    def test_the_same_case_in_two_files_is_an_error_without_labels(self, tmp_path: Path) -> None:
+        a, b = write_results(tmp_path / "a.json"), write_results(tmp_path / "b.json")
+        with pytest.raises(ResultsFileError, match=r"is in both .*a\.json and .*b\.json.*--label"):
+            load_and_merge([str(a), str(b)])
+
+    def test_labels_put_runs_side_by_side_as_variants(self, tmp_path: Path) -> None:
+        a, b = write_results(tmp_path / "a.json"), write_results(tmp_path / "b.json")
+        merged = load_and_merge([], [f"old={a}", f"new={b}"])
+        assert len(merged.cases) == 2 * len(results_document()["cases"])
+        variants = {c["variant"] for c in merged.cases}
+        assert variants == {"run=old", "run=new", "ips=typiclust run=old", "ips=typiclust run=new"}
+
+    @pytest.mark.parametrize("label, problem", [("old", "use NAME=FILE"), ("a b=x.json", "must be letters")])
+    def test_a_malformed_label_says_the_accepted_form(self, label: str, problem: str) -> None:
+        with pytest.raises(ResultsFileError, match=problem):
+            load_and_merge([], [label])
+
+
+class TestCommand:
+    def test_corrupt_input_exits_2_naming_the_file(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        bad = tmp_path / "cut.json"
+        bad.write_text('{"format_version": 1, "cases": [{"case_id"')
+        assert run_cli(bad, "--out", tmp_path / "out") == 2
+        err = capsys.readouterr().err
+        assert f"albench-report: error: results file {bad} is not valid JSON" in err
+        assert "Traceback" not in err
+        assert not (tmp_path / "out").exists()
+
+    def test_missing_version_exits_2_naming_the_file(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        doc = results_document()
+        del doc["format_version"]
+        path = tmp_path / "old.json"
+        path.write_text(json.dumps(doc))
+        assert run_cli(path, "--out", tmp_path / "out") == 2
+        assert f"results file {path} has no 'format_version'" in capsys.readouterr().err
+
+    def test_a_file_that_does_not_exist_exits_2(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        assert run_cli(tmp_path / "nope.json", "--out", tmp_path / "out") == 2
+        assert "nope.json does not exist" in capsys.readouterr().err
+
+    def test_bad_usage_exits_2(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        with pytest.raises(SystemExit) as info:
+            run_cli(tmp_path / "r.json", "--out", tmp_path, "--alpha", "2")
+        assert info.value.code == 2
+        assert "--alpha: 2.0 must lie strictly between 0 and 1" in capsys.readouterr().err
+
+    def test_no_input_file_exits_2(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        assert run_cli("--out", tmp_path) == 2
+        assert "no results files given" in capsys.readouterr().err
+
+    def test_python_dash_m_runs_the_report_command(self, tmp_path: Path) -> None:
+        bad = tmp_path / "bad.json"
+        bad.write_text("{}")
+        done = subprocess.run([sys.executable, "-m", "pytest_albench", "report", str(bad), "--out", str(tmp_path / "o")],
+                              capture_output=True, text=True, check=False)
+        assert done.returncode == 2
+        assert f"python -m pytest_albench report: error: results file {bad} has no 'format_version'" in done.stderr
+        unknown = subprocess.run([sys.executable, "-m", "pytest_albench", "plot"], capture_output=True, text=True, check=False)
+        assert unknown.returncode == 2 and "unknown command 'plot'" in unknown.stderr
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """One results file and the report the command builds from it (PNG and SVG figures)."""
+    pytest.importorskip("matplotlib")
+    root = tmp_path_factory.mktemp("cli")
+    results = write_results(root / "results.json")
+    assert main([str(results), "--out", str(root / "report"), "--plots", "both"]) == 0
+    return results, root / "report"
+
+
+class TestReport:
+    def test_the_report_and_its_figures_are_written(self, built: tuple[Path, Path]) -> None:
+        results, out = built
+        markdown = (out / "report.md").read_text()
+        html = (out / "report.html").read_text()
+        assert str(results) in markdown and "### Friedman test of AULC ranks per embedding" in markdown
+        assert "<h3>Friedman test of AULC ranks per embedding</h3>" in html
+        figures = sorted((out / "figures").iterdir())
+        pngs = [p for p in figures if p.suffix == ".png"]
+        svgs = [p for p in figures if p.suffix == ".svg"]
+        assert len(pngs) == len(svgs) >= 10
+        assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
+        assert all(b"<svg" in p.read_bytes()[:1000] for p in svgs)
+        assert all(f"figures/{p.name}" in markdown and f"figures/{p.name}" in html for p in figures)
+
+    def test_a_rebuild_is_byte_identical(self, built: tuple[Path, Path], tmp_path: Path) -> None:
+        results, out = built
+        again = tmp_path / "again"
+        assert main([str(results), "--out", str(again), "--plots", "both"]) == 0
+        first = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
+        assert first == sorted(p.relative_to(again) for p in again.rglob("*") if p.is_file())
+        for relative in first:
+            assert (out / relative).read_bytes() == (again / relative).read_bytes(), relative
+
+    def test_labelled_runs_are_compared_side_by_side(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        old = write_results(tmp_path / "old.json")
+        newer = results_document()
+        for case in newer["cases"]:
+            for run in case["runs"]:
+                run["aulc"] = round(run["aulc"] + 0.01, 4)
+        new = write_results(tmp_path / "new.json", newer)
+        assert run_cli("--label", f"old={old}", "--label", f"new={new}", "--out", tmp_path / "r",
+                       "--plots", "none", "--format", "md") == 0
+        assert "albench-report: wrote" in capsys.readouterr().out
+        markdown = (tmp_path / "r" / "report.md").read_text()
+        assert f"{old} (run=old); {new} (run=new)" in markdown
+        assert "| 60 " in markdown  # twice the 30 cases
+        assert "### AULC ranking: minilm-l6 / trec6 [run=new]" in markdown
+        assert "### AULC ranking: minilm-l6 / trec6 [ips=typiclust run=old]" in markdown
+        assert "| tfidf-lsa [run=new]" in markdown and "| tfidf-lsa [run=old]" in markdown
+        assert not (tmp_path / "r" / "figures").exists() and not (tmp_path / "r" / "report.html").exists()
