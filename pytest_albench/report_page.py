@@ -87,7 +87,8 @@ def build_page(cases: Sequence[Mapping[str, Any]], missing: Sequence[str], info:
     if analysis is not None:
         stats.blocks.extend(_analysis_blocks([t for t in analysis.tables() if t.rows]))
         if analysis.notes:
-            stats.blocks.append(Block("text", text="Notes: " + " ".join(f"{n.rstrip('.')}." for n in analysis.notes)))
+            notes = " ".join(f"{n[:1].upper()}{n[1:].rstrip('.')}." for n in analysis.notes)
+            stats.blocks.append(Block("text", text=f"Notes: {notes}"))
     if analysis_note:
         stats.blocks.append(Block("text", text=analysis_note))
     sections = [what_was_run(cases, missing, info, order), ranks, stats]
@@ -143,7 +144,8 @@ def what_was_run(cases: Sequence[Mapping[str, Any]], missing: Sequence[str], inf
     per_case = Table("Configuration hash per case", ["case", "variant", "config hash"],
                      [[c["case_id"], c.get("variant") or "", c.get("config_hash", "")]
                       for c in sorted(cases, key=lambda c: (str(c["case_id"]), str(c.get("variant") or "")))])
-    section.blocks.append(Block("table", tables=[per_case], folded=True, summary=f"{per_case.title} ({len(cases)})"))
+    if per_case.rows:
+        section.blocks.append(Block("table", tables=[per_case], folded=True, summary=f"{per_case.title} ({len(cases)})"))
     return section
 
 
@@ -156,7 +158,7 @@ def _environment_rows(cases: Iterable[Mapping[str, Any]]) -> list[list[Any]]:
         devices[str(env.get("device", "unknown"))] += 1
         for package, version in (env.get("versions") or {}).items():
             versions[str(package)][str(version)] += 1
-    rows = [["devices", _counted(devices)]]
+    rows = [["devices", _counted(devices) if devices else "-"]]
     rows.extend([f"version: {package}", _counted(counts)] for package, counts in sorted(versions.items()))
     return rows
 
