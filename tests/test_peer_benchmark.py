@@ -1,0 +1,210 @@
+"""The peer benchmark's (benchmarks/perf/peers.py) logic that does not depend on timing.
+
+Why: the benchmark's numbers are only comparable if the pool resizing is deterministic, the overlap
+is computed as documented, expensive peers are skipped by the stated extrapolation rule, and a
+machine without scikit-activeml / small-text still gets our side measured. All of that is checked
+here on tiny synthetic pools, in-process (no spawned workers), in a few seconds. Tests that call
+the peers themselves skip when the optional peers are not installed (CI does not install them).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+PERF = Path(__file__).resolve().parents[1] / "benchmarks" / "perf"
+sys.path.insert(0, str(PERF))
+
+import peer_adapters as pa  # noqa: E402
+import peers  # noqa: E402
+
+HAVE_SKACTIVEML = importlib.util.find_spec("skactiveml") is not None
+HAVE_SMALL_TEXT = importlib.util.find_spec("small_text") is not None
+
+
+def _pool(n: int = 120, d: int = 6, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, d)).astype(np.float32), rng.integers(0, 3, n).astype(np.int64)
+
+
+# --------------------------------------------------------------------------------------------------
+# Pool sizes
+# --------------------------------------------------------------------------------------------------
+
+
+def test_tiling_is_deterministic_keeps_originals_and_has_no_exact_duplicates() -> None:
+    x, y = _pool()
+    a_x, a_y = peers.tile_with_jitter(x, y, 300, seed=3, jitter=0.01)
+    b_x, b_y = peers.tile_with_jitter(x, y, 300, seed=3, jitter=0.01)
+    c_x, _ = peers.tile_with_jitter(x, y, 300, seed=4, jitter=0.01)
+    assert a_x.shape == (300, 6) and a_x.dtype == np.float32
+    np.testing.assert_array_equal(a_x, b_x)
+    np.testing.assert_array_equal(a_y, b_y)
+    assert not np.array_equal(a_x, c_x)
+    np.testing.assert_array_equal(a_x[:120], x)  # copy 0 exact
+    np.testing.assert_array_equal(a_y, np.tile(y, 3)[:300])  # labels follow their originals
+    assert np.unique(a_x, axis=0).shape[0] == 300
+    # small jitter: each copy stays a near-duplicate of its original
+    rms = float(np.sqrt(np.mean(x.astype(np.float64) ** 2)))
+    assert (a_x[120:240] - x).std() == pytest.approx(0.01 * rms, rel=0.2)
+
+
+def test_tiling_refuses_no_jitter_and_sizes_that_need_none() -> None:
+    x, y = _pool()
+    with pytest.raises(ValueError, match="duplicates"):
+        peers.tile_with_jitter(x, y, 300, seed=0, jitter=0.0)
+    with pytest.raises(ValueError, match="above"):
+        peers.tile_with_jitter(x, y, 100, seed=0, jitter=0.01)
+
+
+def test_resize_pool_subsample_full_and_tile() -> None:
+    x, y = _pool(n=1000)
+    sub_x, sub_y, how = peers.resize_pool(x, y, 250, seed=1, jitter=0.01)
+    again_x, _, _ = peers.resize_pool(x, y, 250, seed=1, jitter=0.01)
+    assert sub_x.shape == (250, 6) and "subsample" in how
+    np.testing.assert_array_equal(sub_x, again_x)
+    rows = {r.tobytes() for r in x}
+    assert all(r.tobytes() in rows for r in sub_x)
+    full_x, _, how = peers.resize_pool(x, y, peers.resolve_size(995, 1000), seed=1, jitter=0.01)
+    assert full_x is x and "whole pool" in how
+    big_x, _, how = peers.resize_pool(x, y, 2500, seed=1, jitter=0.01)
+    assert big_x.shape == (2500, 6) and "tiled 3x" in how
+
+
+def test_resolve_size_maps_near_full_requests_to_the_whole_pool() -> None:
+    assert peers.resolve_size(10_000, 10_003) == 10_003
+    assert peers.resolve_size(2_500, 10_003) == 2_500
+    assert peers.resolve_size(40_000, 10_003) == 40_000
+    with pytest.raises(ValueError):
+        peers.resolve_size(0, 10)
+
+
+# --------------------------------------------------------------------------------------------------
+# Overlap and the skip rule
+# --------------------------------------------------------------------------------------------------
+
+
+def test_selection_overlap_ignores_order_and_counts_common_points() -> None:
+    assert peers.selection_overlap([1, 2, 3, 4], [4, 3, 2, 1], 4) == 1.0
+    assert peers.selection_overlap([1, 2, 3, 4], [1, 2, 9, 8], 4) == 0.5
+    assert peers.selection_overlap([1, 2], [3, 4], 2) == 0.0
+    with pytest.raises(ValueError):
+        peers.selection_overlap([], [], 0)
+
+
+def test_skip_rule_extrapolates_linear_and_quadratic_cost() -> None:
+    linear = pa.PeerSpec("skactiveml", "coreset", "CoreSet")
+    quadratic = pa.PeerSpec("skactiveml", "probcover", "ProbCover", time_growth=2, memory_growth=2)
+    prev = peers.Cost(n=10_000, time_s=10.0, peak_bytes=1 * peers.GIB)
+    # 4x the pool: linear 40 s / 4 GiB runs under a 60 s / 8 GiB cap, quadratic 160 s does not
+    keep = peers.decide_peer(linear, 40_000, 384, 77, prev, cap_s=60, cap_bytes=8 * peers.GIB)
+    assert keep.run and keep.est_time_s == pytest.approx(40.0) and keep.est_bytes == pytest.approx(4 * peers.GIB)
+    skip = peers.decide_peer(quadratic, 40_000, 384, 77, prev, cap_s=60, cap_bytes=8 * peers.GIB)
+    assert not skip.run and skip.est_time_s == pytest.approx(160.0) and "quadratic" in skip.reason
+    # memory alone can skip
+    fast = peers.Cost(n=10_000, time_s=0.1, peak_bytes=3 * peers.GIB)
+    mem = peers.decide_peer(linear, 40_000, 384, 77, fast, cap_s=60, cap_bytes=8 * peers.GIB)
+    assert not mem.run and "GiB" in mem.reason
+    # no previous size: nothing to extrapolate, the peer runs
+    assert peers.decide_peer(linear, 40_000, 384, 77, None, cap_s=60, cap_bytes=8 * peers.GIB).run
+
+
+def test_skip_rule_uses_the_a_priori_memory_bound_and_chains_estimates() -> None:
+    spec = pa.PEER_SPECS["badge"]["small-text"]  # 8 * N * C * d bytes of gradient embedding
+    first = peers.decide_peer(spec, 40_000, 384, 77, None, cap_s=60, cap_bytes=8 * peers.GIB)
+    assert not first.run and first.est_time_s is None and first.est_bytes == pytest.approx(8.0 * 40_000 * 77 * 384)
+    chained = peers.Cost(40_000, first.est_time_s, first.est_bytes, measured=False)
+    later = peers.decide_peer(spec, 80_000, 384, 77, chained, cap_s=60, cap_bytes=8 * peers.GIB)
+    assert not later.run and "itself estimated" in later.reason
+    small = peers.decide_peer(spec, 1_000, 384, 77, None, cap_s=60, cap_bytes=8 * peers.GIB)
+    assert small.run
+
+
+def test_al_seed_budget() -> None:
+    assert peers.al_seeds_within([0, 1], seconds_per_seed=100, cap_s=600) == [0, 1]
+    assert peers.al_seeds_within([0, 1], seconds_per_seed=400, cap_s=600) == [0]
+    assert peers.al_seeds_within([0, 1], seconds_per_seed=700, cap_s=600) == []
+    assert peers.aulc([0.5, 0.7, 0.9]) == pytest.approx(0.7)
+
+
+def test_find_delta_reads_ours_and_skactiveml_memos() -> None:
+    class Graph:
+        delta = 7.5
+
+    class Strategy:
+        delta_max_ = 3.9
+
+    assert peers.find_delta({"probcover": ("fingerprint", Graph())}) == 7.5
+    assert peers.find_delta(Strategy()) == 3.9
+    assert peers.find_delta({}) is None
+
+
+# --------------------------------------------------------------------------------------------------
+# Peers missing / present
+# --------------------------------------------------------------------------------------------------
+
+
+def test_missing_peers_are_reported_with_the_install_hint(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_peers(name: str) -> object:
+        raise ImportError(f"No module named {name!r}")
+
+    monkeypatch.setattr(pa, "_import", no_peers)
+    found = pa.find_peer_libraries()
+    assert set(found) == {"skactiveml", "small-text"}
+    assert not any(lib.available for lib in found.values())
+    assert all(pa.INSTALL_HINT in lib.problem for lib in found.values())
+
+
+def test_without_peers_the_harness_still_measures_our_side(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def no_peers(name: str) -> object:
+        raise ImportError(f"No module named {name!r}")
+
+    monkeypatch.setattr(pa, "_import", no_peers)
+    monkeypatch.setattr(peers, "run_in_fresh_process", peers.run_peer_task)  # in-process: fast
+    status = peers.main([
+        "--synthetic", "--synthetic-rows", "240", "--dim", "8", "--classes", "3", "--per-class", "4",
+        "--batch", "5", "--strategies", "margin", "--repeats", "1", "--threads", "0", "--al-cycles", "0",
+    ])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert pa.INSTALL_HINT in out
+    assert "not installed" in out
+    margin_row = next(line for line in out.splitlines() if line.startswith("margin"))
+    assert "not installed" in margin_row and "error" not in margin_row
+
+
+def _tiny_task(tmp_path: Path, strategy: str, libraries: tuple[str, ...], al_cycles: int = 0) -> peers.PeerTask:
+    x, y = peers.sc.gaussian_pool(400, 8, 3, seed=0, spread=2.0)
+    xt, yt = peers.sc.gaussian_pool(90, 8, 3, seed=0, spread=2.0)
+    np.savez(tmp_path / "pool.npz", x=x, y=y, n_classes=np.int64(3))
+    np.savez(tmp_path / "test.npz", x=xt, y=yt)
+    return peers.PeerTask(strategy, str(tmp_path / "pool.npz"), str(tmp_path / "test.npz"), libraries, batch=10,
+                          per_class=5, repeats=1, device="cpu", cap_s=60.0, threads=None, seed=0, sample_ms=1.0,
+                          n_samples=2, lr_max_iter=1000, al_cycles=al_cycles, al_seeds=(0,))
+
+
+@pytest.mark.skipif(not (HAVE_SKACTIVEML and HAVE_SMALL_TEXT), reason=f"peers not installed ({pa.INSTALL_HINT})")
+@pytest.mark.parametrize("strategy", ["margin", "coreset"])
+def test_deterministic_strategies_pick_the_same_points_as_the_peers(tmp_path: Path, strategy: str) -> None:
+    result = peers.run_peer_task(_tiny_task(tmp_path, strategy, ("skactiveml", "small-text")))
+    sides = result.phases[0].sides
+    assert set(sides) == {"ours", "skactiveml", "small-text"}
+    assert not any(m.error for m in sides.values())
+    for lib in ("skactiveml", "small-text"):
+        assert peers.selection_overlap(sides["ours"].selection, sides[lib].selection, 10) == 1.0
+    assert result.diagnostics == []
+
+
+@pytest.mark.skipif(not HAVE_SKACTIVEML, reason=f"scikit-activeml not installed ({pa.INSTALL_HINT})")
+def test_randomised_strategy_gets_short_al_runs_per_side(tmp_path: Path) -> None:
+    result = peers.run_peer_task(_tiny_task(tmp_path, "random", ("skactiveml",), al_cycles=2))
+    assert set(result.al) == {"ours", "skactiveml"}
+    for curves in result.al.values():
+        assert len(curves[0]) == 3 and all(0.0 <= a <= 1.0 for a in curves[0])
+    assert result.al["ours"][0][0] == result.al["skactiveml"][0][0]  # same start: same labels, same classifier
