@@ -141,8 +141,8 @@ class GridAnalysis:
             f"Blocks: datasets when ≥ {MIN_DATASET_BLOCKS} datasets have every strategy, else (dataset, seed) "
             "pairs (seeds of one dataset are not independent: read p-values as descriptive).",
         ]
-        notes += [f"{label}: {note}" for label, stats in self.per_embedding.items() if stats.friedman for note in stats.notes]
-        notes += [f"not tested: {s}" for s in skipped]
+        notes += [f"{label}: {note}." for label, stats in self.per_embedding.items() if stats.friedman for note in stats.notes]
+        notes += [f"Not tested: {s}." for s in skipped]
         return Table("Friedman test of AULC ranks per embedding",
                      ["embedding", "blocks", "N", "k", "χ²_F", "p", "F_ID", "p (F_ID)", "mean ranks",
                       "post-hoc", "CD", "groups (best first)"], rows, note=" ".join(notes))
@@ -158,7 +158,7 @@ class GridAnalysis:
         return Table(
             f"Pairwise {post.method} p-values: {stats.label}", ["strategy (by mean rank)", *order], rows,
             note=f"Adjusted p-values ({POSTHOC_METHODS[post.method]}) over {len(stats.scores)} blocks "
-                 f"({stats.blocks}); * = significant at α = {post.alpha:g}." + "".join(f" {n}" for n in stats.notes),
+                 f"({stats.blocks}); * = significant at α = {post.alpha:g}." + "".join(f" {n}." for n in stats.notes),
         )
 
     def _gains_table(self) -> Table:
@@ -291,9 +291,12 @@ def _embedding_stats(label: str, datasets: dict[str, dict[str, Case]], alpha: fl
     else:
         result = friedman(scores, strategies)
         post = (nemenyi if posthoc == "nemenyi" else wilcoxon_holm)(scores, strategies, alpha)
-        if posthoc == "wilcoxon-holm" and 2.0 / 2 ** len(rows) >= alpha:
-            notes.append(f"with {len(rows)} blocks no Wilcoxon p-value can fall below {2.0 / 2 ** len(rows):.3g}, "
-                         f"so no pair can be significant at α = {alpha:g}")
+        n_pairs = len(strategies) * (len(strategies) - 1) // 2
+        floor = min(1.0, n_pairs * 2.0 / 2 ** len(rows))  # Holm's first step multiplies by the pair count
+        if posthoc == "wilcoxon-holm" and floor >= alpha:
+            notes.append(f"with {len(rows)} blocks and {n_pairs} pairs no Holm-adjusted Wilcoxon p-value can fall "
+                         f"below {floor:.3g}, so no pair can be significant at α = {alpha:g}; Nemenyi "
+                         "(--posthoc nemenyi) compares mean ranks and can")
     return EmbeddingStats(label=label, datasets=list(complete), strategies=strategies, scores=scores, blocks=unit,
                           friedman=result, posthoc=post, block_labels=block_labels, notes=notes)
 

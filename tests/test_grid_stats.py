@@ -250,7 +250,8 @@ class TestAnalyze:
         assert e1.scores.shape == (3, 3)
         assert e1.scores[0].tolist() == pytest.approx([0.69, 0.72, 0.70])  # d1: badge, margin, random
         assert e1.posthoc is not None and e1.posthoc.method == "wilcoxon-holm"
-        assert any("no Wilcoxon p-value can fall below 0.25" in n for n in e1.notes)
+        # 3 blocks: the smallest exact two-sided p is 2/2³ = 0.25, times 3 pairs for Holm's first step
+        assert any("no Holm-adjusted Wilcoxon p-value can fall below 0.75" in n for n in e1.notes)
 
     def test_incomplete_embedding_is_restricted_and_says_so(self) -> None:
         e2 = analyze(grid()).per_embedding["e2"]
