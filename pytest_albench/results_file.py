@@ -8,6 +8,7 @@ never as a ``KeyError`` deep inside a table.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
@@ -63,10 +64,12 @@ def load_results(path: str | os.PathLike[str], label: str | None = None) -> Resu
     """Parse and validate one results file; raises :class:`ResultsFileError` naming file and problem."""
     where = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        raw = Path(path).read_bytes()
+        # gzip-compressed results (``.json.gz``) are read as they are: a big grid's file shrinks ~10x
+        text = (gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw).decode("utf-8")
     except FileNotFoundError:
         raise ResultsFileError(f"results file {where} does not exist; pass the path given to --albench-json") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
         raise ResultsFileError(f"results file {where} cannot be read: {exc}") from None
     try:
         document = json.loads(text)

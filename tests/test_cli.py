@@ -24,6 +24,18 @@ class TestLoading:
         assert loaded.profile == "smoke" and loaded.seeds == (0, 1, 2)
         assert len(loaded.cases) == 2 * 3 * 3 + 2 * 3 * 2
 
+    def test_a_gzipped_file_loads_like_the_plain_one(self, tmp_path: Path) -> None:
+        import gzip
+
+        plain = write_results(tmp_path / "r.json")
+        packed = tmp_path / "r.json.gz"
+        packed.write_bytes(gzip.compress(plain.read_bytes()))
+        assert load_results(packed).cases == load_results(plain).cases
+        cut = tmp_path / "cut.json.gz"
+        cut.write_bytes(packed.read_bytes()[:40])
+        with pytest.raises(ResultsFileError, match="cut.json.gz cannot be read"):
+            load_results(cut)
+
     @pytest.mark.parametrize("content, problem", [
         ('{"format_version": 1, "cases": [', "is not valid JSON"),
         ('{"cases": []}', "has no 'format_version'"),
