@@ -39,7 +39,9 @@ def _seed_generator(seed: int) -> torch.Generator:
 
 
 def _batched(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, chunk: int = 65536) -> torch.Tensor:
-    return torch.cat([fn(x[i : i + chunk]) for i in range(0, x.shape[0], chunk)]) if x.shape[0] else fn(x)
+    if x.shape[0] <= chunk:
+        return fn(x)  # no concatenation copy for the usual single chunk
+    return torch.cat([fn(x[i : i + chunk]) for i in range(0, x.shape[0], chunk)])
 
 
 @dataclass
@@ -95,7 +97,7 @@ class LogisticHead:
             w = torch.zeros(d, self.n_classes, dtype=torch.float64, device=x.device, requires_grad=True)
             b = torch.zeros(self.n_classes, dtype=torch.float64, device=x.device, requires_grad=True)
         else:
-            w = start[0].to(torch.float64).clone().requires_grad_(True)
+            w = start[0].to(torch.float64).clone(memory_format=torch.contiguous_format).requires_grad_(True)
             b = start[1].to(torch.float64).clone().requires_grad_(True)
         reg = 0.5 / (self.C * n)
         opt = torch.optim.LBFGS(
@@ -110,12 +112,14 @@ class LogisticHead:
             return loss
 
         opt.step(closure)
-        return w.detach().to(x.dtype), b.detach().to(x.dtype)
+        # (d, C) weights kept as the transpose of a contiguous (C, d) block: the pool's forward pass
+        # is then an "NT" GEMM, which BLAS runs ~30 % faster than "NN" for a narrow C.
+        return w.detach().to(x.dtype).T.contiguous().T, b.detach().to(x.dtype)
 
     def _logits(self, x: torch.Tensor, w: torch.Tensor | None = None, b: torch.Tensor | None = None) -> torch.Tensor:
         if self.weight is None:
             raise ConfigError("the head must be fitted before it can predict; call fit(x, y) first")
-        return x @ (self.weight if w is None else w) + (self.bias if b is None else b)
+        return torch.addmm(self.bias if b is None else b, x, self.weight if w is None else w)
 
     #: The logits are an affine function of the input, so the logits of a mix of inputs are the
     #: same mix of their logits (Alfa-Mix uses this to avoid a forward pass per mix).

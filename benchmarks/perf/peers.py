@@ -248,7 +248,8 @@ class OursAdapter:
             raise ValueError(f"the fitted classifier knows classes {clf.classes_.tolist()[:10]}..., "
                              f"expected 0..{cycle.n_classes - 1}; every class needs a labeled point")
         head = LogisticHead(n_classes=cycle.n_classes)
-        head.weight = torch.tensor(clf.coef_.T, dtype=self.x.dtype, device=self.device).contiguous()
+        # (d, C) as the transpose of the contiguous (C, d) coef_: the layout LogisticHead.fit stores
+        head.weight = torch.tensor(clf.coef_, dtype=self.x.dtype, device=self.device).T
         head.bias = torch.tensor(clf.intercept_, dtype=self.x.dtype, device=self.device)
         idx = torch.from_numpy(np.flatnonzero(cycle.labeled)).to(self.device)
         head._train = (self.x[idx], self.y[idx])
