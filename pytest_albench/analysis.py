@@ -357,6 +357,12 @@ def _head(case: Case) -> str:
     return str(case.get("config", {}).get("head", DEFAULT_HEAD))
 
 
+def _cell_embedding(case: Case) -> str:
+    """The embedding as a cell key; runs merged with ``--label`` stay apart (never pair across runs)."""
+    label = case.get("run_label")
+    return f"{case['embedding']} [run={label}]" if label else case["embedding"]
+
+
 def _preferred_heads(cases: Sequence[Case]) -> dict[str, str]:
     """Per embedding, the head whose cases feed cell-level gains: the default one when it was run.
 
@@ -364,7 +370,7 @@ def _preferred_heads(cases: Sequence[Case]) -> dict[str, str]:
     """
     heads: dict[str, set[str]] = defaultdict(set)
     for case in cases:
-        heads[case["embedding"]].add(_head(case))
+        heads[_cell_embedding(case)].add(_head(case))
     return {e: DEFAULT_HEAD if DEFAULT_HEAD in hs else min(hs) for e, hs in heads.items()}
 
 
@@ -372,8 +378,8 @@ def _cell_gains(cases: Sequence[Case]) -> dict[tuple[str, str, str], float]:
     heads = _preferred_heads(cases)
     cells: dict[tuple[str, str], dict[str, Case]] = defaultdict(dict)
     for case in cases:
-        if _ips(case) == "random" and _head(case) == heads[case["embedding"]]:
-            cells[(case["embedding"], case["dataset"])][case["strategy"]] = case
+        if _ips(case) == "random" and _head(case) == heads[_cell_embedding(case)]:
+            cells[(_cell_embedding(case), case["dataset"])][case["strategy"]] = case
     out = {}
     for (embedding, dataset), by_strategy in sorted(cells.items()):
         if BASELINE_STRATEGY not in by_strategy:
@@ -389,8 +395,8 @@ def _ips_early_gain(cases: Sequence[Case], early_cycles: int, notes: list[str]) 
     heads = _preferred_heads(cases)
     by_key: dict[tuple[str, str, str, str], Case] = {}
     for case in cases:
-        if _head(case) == heads[case["embedding"]] and _ips(case) in ("random", "typiclust"):
-            by_key.setdefault((case["embedding"], case["dataset"], case["strategy"], _ips(case)), case)
+        if _head(case) == heads[_cell_embedding(case)] and _ips(case) in ("random", "typiclust"):
+            by_key.setdefault((_cell_embedding(case), case["dataset"], case["strategy"], _ips(case)), case)
     per_cell: dict[tuple[str, str], list[float]] = defaultdict(list)
     mismatched = 0
     for (embedding, dataset, strategy, ips), typi in sorted(by_key.items()):
@@ -431,17 +437,23 @@ def _floats(values: Sequence[Any]) -> list[float]:
 def _quality(cases: Sequence[Case], notes: list[str]) -> dict[tuple[str, str], dict[str, float]]:
     out: dict[tuple[str, str], dict[str, float]] = {}
     disagree = set()
+    failed: set[str] = set()
     for case in sorted(cases, key=lambda c: str(c.get("nodeid", ""))):
         raw = case.get("quality")
         if not isinstance(raw, dict):
             continue
+        if "error" in raw:
+            failed.add(f"{case['embedding']}/{case['dataset']}: {raw['error']}")
+            continue
         values = {k: (float(v) if isinstance(v, (int, float)) else math.nan) for k, v in raw.items()
                   if isinstance(v, (int, float)) or v is None}
-        key = (case["embedding"], case["dataset"])
+        key = (_cell_embedding(case), case["dataset"])
         if key not in out:
             out[key] = values
         elif not _same(out[key], values):
             disagree.add(key)
+    if failed:
+        notes.append("embedding quality could not be computed for " + "; ".join(sorted(failed)))
     if disagree:
         notes.append("quality differs between cases of " + ", ".join("/".join(k) for k in sorted(disagree))
                      + " (different pool sizes?); the first case's values are used")

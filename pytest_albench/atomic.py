@@ -22,8 +22,11 @@ def atomic_writer(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a written file gets the usual mode
         with os.fdopen(fd, "wb") as handle:
+            # mkstemp makes 0600; give the file the mode a plain open() would (best effort: some
+            # filesystems and platforms refuse or lack fchmod, and the write must not fail for it)
+            with contextlib.suppress(OSError, AttributeError):
+                os.fchmod(handle.fileno(), 0o666 & ~_UMASK)
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
@@ -35,11 +38,15 @@ def atomic_writer(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     _fsync_dir(target.parent)
 
 
-def _umask() -> int:
+def _read_umask() -> int:
     """The process umask (reading it means setting it, so it is restored at once)."""
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+#: Read once at import, while no other thread can be creating files in the window.
+_UMASK = _read_umask()
 
 
 def _fsync_dir(folder: Path) -> None:

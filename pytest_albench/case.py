@@ -85,8 +85,12 @@ class AlbenchRunner:
         """
         from .quality import problem_quality
 
-        problem = self._engine.problem_for(config)
-        return _json_safe(problem_quality(problem, cache_dir=getattr(self._engine, "cache_dir", None)))
+        try:
+            problem = self._engine.problem_for(config)
+            return _json_safe(problem_quality(problem, cache_dir=getattr(self._engine, "cache_dir", None)))
+        except (AlbenchError, ValueError, MemoryError, OSError) as exc:
+            # a descriptive extra must not fail a case whose AL runs succeeded; the analysis skips it
+            return {"error": f"{type(exc).__name__}: {exc}"}
 
     def _progress_for(self, seed: int) -> Callable[[str, int, int], None] | None:
         if self._progress is None:

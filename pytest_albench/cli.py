@@ -63,6 +63,9 @@ def main(argv: Sequence[str] | None = None, prog: str = "albench-report") -> int
     except AlbenchError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as exc:  # e.g. an --out folder that cannot be created or written
+        print(f"{prog}: error: cannot write the report: {exc}; choose a writable --out folder", file=sys.stderr)
+        return EXIT_USAGE
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -75,6 +75,10 @@ class LogisticHead:
     _train: tuple[Any, Any] | None = None
     _start: tuple[Any, Any] | None = None
 
+    def __post_init__(self) -> None:
+        if self.posterior not in ("laplace", "bootstrap"):
+            raise ConfigError(f"unknown posterior {self.posterior!r} for the logistic head; use 'laplace' or 'bootstrap'")
+
     def warm_start_from(self, previous: object) -> None:
         """Start the next ``fit`` from a fitted head's weights when it is a compatible LogisticHead."""
         if isinstance(previous, LogisticHead) and previous.weight is not None and previous.n_classes == self.n_classes:

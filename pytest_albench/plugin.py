@@ -172,7 +172,12 @@ class Controller:
         for line in write_outputs(settings, state.cases, state.missing):
             terminalreporter.write_line(line)
         if state.cases:
-            for line in grid_report_lines(settings, state.cases, state.missing):
+            try:
+                lines = grid_report_lines(settings, state.cases, state.missing)
+            except Exception as exc:  # the results are already written; a report failure must not hide them
+                lines = [f"albench: WARNING: the statistics/report step failed ({type(exc).__name__}: {exc}); "
+                         "rebuild it later with albench-report from the --albench-json file"]
+            for line in lines:
                 terminalreporter.write_line(line)
 
 

@@ -335,3 +335,28 @@ class TestAnalyze:
             analyze(grid(), posthoc="tukey")
         with pytest.raises(ConfigError, match="early_cycles"):
             analyze(grid(), early_cycles=0)
+
+
+def test_labelled_runs_are_never_paired_across_runs() -> None:
+    """Cases merged from two files with run labels keep separate cells for gains and quality."""
+    from synthetic_results import results_document
+
+    from pytest_albench.results_file import _labelled
+
+    cases = results_document()["cases"]
+    old = [_labelled(c, "old") for c in cases]
+    new = [_labelled(c, "new") for c in cases if c["strategy"] != "random"]  # the new run lacks random
+    result = analyze(old + new)
+    assert all("[run=old]" in embedding for embedding, _, _ in result.cell_gains)
+    assert {e for e, _ in result.quality} == {f"{e} [run={r}]" for e in {c["embedding"] for c in cases} for r in ("old", "new")}
+
+
+def test_a_failed_quality_measure_is_a_note_not_a_crash() -> None:
+    from synthetic_results import results_document
+
+    cases = results_document()["cases"]
+    for case in cases:
+        case["quality"] = {"error": "MemoryError: probe"}
+    result = analyze(cases)
+    assert result.quality == {}
+    assert any("could not be computed" in n and "MemoryError" in n for n in result.notes)

@@ -129,3 +129,8 @@ def test_unfitted_head_and_bad_names_give_clear_errors() -> None:
         make_head("logistc", 2, seed=0)
     with pytest.raises(ConfigError, match="invalid parameters"):
         make_head("logistic", 2, seed=0, hidden_dim=3)
+
+
+def test_an_unknown_posterior_is_refused_when_the_head_is_made() -> None:
+    with pytest.raises(ConfigError, match="unknown posterior 'laplase'.*'laplace' or 'bootstrap'"):
+        make_head("logistic", 3, seed=0, posterior="laplase")

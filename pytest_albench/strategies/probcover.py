@@ -50,7 +50,8 @@ ROW_BATCH = 1024
 #: a 5 % quantile and a median from 2,048 rows pin δ to within a few per cent, far below the spread
 #: of δ across k-means seeds, and the all-rows scan was the costliest step of the first query.
 DELTA_SAMPLE_ROWS = 2048
-#: k-means restarts for the pseudo-labels (lowest inertia kept). Lloyd runs to convergence, so one
+#: k-means restarts for the pseudo-labels (lowest inertia kept). Lloyd runs until the inertia changes
+#: by < 0.1 %, so one
 #: k-means++ start is enough (scikit-learn's default); δ depends on the pseudo-labels only through
 #: a 5 % quantile, which a locally worse split barely moves.
 KMEANS_RESTARTS = 1

@@ -108,7 +108,7 @@ def typiclust(
     min_cluster_size : clusters below this size are skipped while larger ones remain.
     k_neighbors : neighbours in the typicality estimate (paper: 20).
     n_init : k-means restarts, the lowest inertia kept. One k-means++ start followed by Lloyd
-        iterations to convergence (scikit-learn's default too) is enough here: with ~|L| + B
+        iterations until the inertia changes by < 0.1 % (scikit-learn also starts once) is enough here: with ~|L| + B
         clusters, a locally worse split moves a few boundary points, and each restart costs as
         much as the whole rest of the query.
 
