@@ -23,29 +23,21 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from strategy_cost import load_line, machine_lines  # noqa: E402
+from strategy_cost import add_data_options, embedded_splits, load_line, machine_lines  # noqa: E402
 
 
 def build_problem(data_dir: Path, dataset: str, encoder: str, cache_dir: str | None, device: str) -> object:
-    """The pool (train + validation, as in strategy_cost.py) and the test split, embedded once."""
-    from pytest_albench.data import load_dataset
-    from pytest_albench.embeddings import embed_dataset
+    """The pool (train + validation, the same rows as strategy_cost.py) and the test split."""
     from pytest_albench.loop import PoolProblem
 
-    ds = load_dataset(dataset, data_dir=data_dir)
-    emb = embed_dataset(encoder, ds, cache_dir=cache_dir, device=device, progress=False)
+    splits = embedded_splits(dataset, encoder, data_dir, cache_dir, device)
     return PoolProblem(
-        x_pool=np.concatenate([emb.train, emb.validation]).astype(np.float32, copy=False),
-        y_pool=np.concatenate([ds.train.labels, ds.validation.labels]).astype(np.int64),
-        x_test=emb.test.astype(np.float32, copy=False),
-        y_test=np.asarray(ds.test.labels, dtype=np.int64),
-        n_classes=int(ds.n_classes),
-        description={"dataset": dataset, "embedding": encoder},
+        x_pool=splits.x_pool, y_pool=splits.y_pool, x_test=splits.x_test, y_test=splits.y_test,
+        n_classes=splits.n_classes, description={"dataset": dataset, "embedding": encoder},
     )
 
 
@@ -54,11 +46,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    default_data = HERE.parents[2] / "shared" / "data"
-    parser.add_argument("--data-dir", type=Path, default=default_data)
-    parser.add_argument("--dataset", default="banking77")
-    parser.add_argument("--encoder", default="minilm-l6")
-    parser.add_argument("--cache-dir", default=None)
+    add_data_options(parser, synthetic=False)
     parser.add_argument("--strategies", nargs="*", default=None, help=f"default: all ({', '.join(strategy_names())})")
     parser.add_argument("--initial", type=int, default=770, help="initial pool size (random IPS)")
     parser.add_argument("--cycles", type=int, default=20)
@@ -80,13 +68,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from pytest_albench.strategies import strategy_names
 
     torch.set_num_threads(args.threads)
-    if not (args.data_dir / args.dataset).is_dir():
-        print(f"al_run_time: {args.data_dir / args.dataset} not found; pass --data-dir", file=sys.stderr)
+    if not args.data_dir or not (Path(args.data_dir) / args.dataset).is_dir():
+        print(f"al_run_time: no {args.dataset} folder under --data-dir {args.data_dir}; pass --data-dir", file=sys.stderr)
         return 2
     for line in machine_lines(args.device):
         print(line)
     t0 = time.perf_counter()
-    problem = build_problem(args.data_dir, args.dataset, args.encoder, args.cache_dir, args.device)
+    problem = build_problem(Path(args.data_dir), args.dataset, args.encoder, args.cache_dir, args.device)
     print(f"pool {problem.x_pool.shape[0]}×{problem.x_pool.shape[1]}, test {problem.x_test.shape[0]}, "
           f"{problem.n_classes} classes (prepared in {time.perf_counter() - t0:.1f} s)")
     print(f"run: initial pool {args.initial} (random), {args.cycles} cycles × {args.query_size}, logistic head, "

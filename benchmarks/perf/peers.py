@@ -736,7 +736,7 @@ class BaseData:
     label: str
 
 
-def load_base_data(args: argparse.Namespace, device: str, tmp: Path) -> BaseData:
+def load_base_data(args: argparse.Namespace, device: str) -> BaseData:
     """banking77/minilm-l6 through the project's loaders (strategy_cost's pool) plus its test split,
     or synthetic clustered Gaussians when the data is not there (and ``--require-real`` is off)."""
     reason = ""
@@ -747,17 +747,9 @@ def load_base_data(args: argparse.Namespace, device: str, tmp: Path) -> BaseData
     if not reason:
         t0 = time.perf_counter()
         try:
-            path = tmp / "base.npz"
-            sc.prepare_real_pool(args.dataset, args.encoder, Path(args.data_dir), sys.maxsize, args.cache_dir,
-                                 device, args.seed, path)
-            with np.load(path) as data:
-                x, y, c = data["x"], data["y"], int(data["n_classes"])
-            from pytest_albench.data import load_dataset
-            from pytest_albench.embeddings import embed_dataset
-
-            ds = load_dataset(args.dataset, data_dir=Path(args.data_dir))
-            emb = embed_dataset(args.encoder, ds, cache_dir=args.cache_dir, device=device, progress=False)
-            x_test, y_test = emb.test.astype(np.float32), ds.test.labels.astype(np.int64)
+            splits = sc.embedded_splits(args.dataset, args.encoder, Path(args.data_dir), args.cache_dir, device)
+            x, y, c = splits.x_pool, splits.y_pool, splits.n_classes
+            x_test, y_test = splits.x_test, splits.y_test
         except Exception as exc:  # noqa: BLE001 - any failure: fall back, and say why
             if args.require_real:
                 raise
@@ -1017,16 +1009,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                     help="per strategy and side: run only as many seeds as fit in this much estimated query "
                     "time (measured median × cycles); none if one run does not fit")
     data = p.add_argument_group("data")
-    data.add_argument("--data-dir", default=str(sc.DEFAULT_DATA_DIR) if sc.DEFAULT_DATA_DIR.is_dir() else None,
-                      help="folder of offline datasets; ../shared/data next to the repo when present")
-    data.add_argument("--dataset", default="banking77")
-    data.add_argument("--encoder", default="minilm-l6")
-    data.add_argument("--cache-dir", default=None, help="embedding cache (default: the project's)")
-    data.add_argument("--synthetic", action="store_true", help="synthetic embeddings even if the data exists")
-    data.add_argument("--require-real", action="store_true", help="fail instead of falling back to synthetic")
+    sc.add_data_options(data)
     data.add_argument("--synthetic-rows", type=int, default=10_000, help="rows of a synthetic pool")
-    data.add_argument("--dim", type=int, default=384, help="width of a synthetic pool")
-    data.add_argument("--classes", type=int, default=77, help="classes of a synthetic pool")
     data.add_argument("--base-rows", type=int, default=None,
                       help="(testing) first subsample the pool to this many rows, so small --sizes above it "
                       "exercise the tiling path cheaply")
@@ -1090,7 +1074,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     overlap_warnings: list[str] = []
     started = time.perf_counter()
     with _tmpdir() as tmp:
-        base = load_base_data(args, device, tmp)
+        base = load_base_data(args, device)
         print(base.source)
         x0, y0 = base.x, base.y
         if args.base_rows is not None and args.base_rows < len(y0):

@@ -206,30 +206,53 @@ def _meminfo_total() -> int:
 # --------------------------------------------------------------------------------------------------
 
 
-def prepare_real_pool(
-    dataset: str, encoder: str, data_dir: Path, n: int, cache_dir: str | None, device: str, seed: int, out: Path
-) -> tuple[int, int, int]:
-    """Embed ``dataset`` with ``encoder`` (through the project's cache) and save a pool of ``n`` rows.
+@dataclasses.dataclass
+class EmbeddedSplits:
+    """A dataset embedded through the project's loaders: the AL pool (train + validation) and the test."""
 
-    The pool is train + validation (the loader carves validation out of train when the source has
-    none, and the AL pool in the study is the whole training data), subsampled to ``n`` rows with a
-    seeded generator because banking77's files are grouped by class. The test split is embedded too
-    (``embed_dataset`` always does all three) but never used here.
+    x_pool: np.ndarray
+    y_pool: np.ndarray
+    n_classes: int
+    x_test: np.ndarray
+    y_test: np.ndarray
 
-    Returns (rows, dim, classes) of the saved pool.
+
+def embedded_splits(dataset: str, encoder: str, data_dir: Path, cache_dir: str | None, device: str) -> EmbeddedSplits:
+    """Embed ``dataset`` with ``encoder`` through the project's cache; the pool is train + validation.
+
+    The loader carves validation out of train when the source has none, and the AL pool in the study
+    is the whole training data, so both form the pool. Every script in benchmarks/perf builds its
+    pool here, so they all measure the same rows.
     """
     from pytest_albench.data import load_dataset
     from pytest_albench.embeddings import embed_dataset
 
     ds = load_dataset(dataset, data_dir=data_dir)
     emb = embed_dataset(encoder, ds, cache_dir=cache_dir, device=device, progress=False)
-    x = np.concatenate([emb.train, emb.validation]).astype(np.float32, copy=False)
-    y = np.concatenate([ds.train.labels, ds.validation.labels]).astype(np.int64)
+    return EmbeddedSplits(
+        x_pool=np.concatenate([emb.train, emb.validation]).astype(np.float32, copy=False),
+        y_pool=np.concatenate([ds.train.labels, ds.validation.labels]).astype(np.int64),
+        n_classes=int(ds.n_classes),
+        x_test=np.asarray(emb.test, dtype=np.float32),
+        y_test=np.asarray(ds.test.labels, dtype=np.int64),
+    )
+
+
+def prepare_real_pool(
+    dataset: str, encoder: str, data_dir: Path, n: int, cache_dir: str | None, device: str, seed: int, out: Path
+) -> tuple[int, int, int]:
+    """Save a pool of ``n`` rows of ``embedded_splits`` (the test split is not used here).
+
+    The pool is subsampled with a seeded generator because banking77's files are grouped by class.
+    Returns (rows, dim, classes) of the saved pool.
+    """
+    splits = embedded_splits(dataset, encoder, data_dir, cache_dir, device)
+    x, y = splits.x_pool, splits.y_pool
     if x.shape[0] > n:
         keep = np.sort(np.random.default_rng(seed).choice(x.shape[0], n, replace=False))
         x, y = x[keep], y[keep]
-    np.savez(out, x=x, y=y, n_classes=np.int64(ds.n_classes))
-    return int(x.shape[0]), int(x.shape[1]), int(ds.n_classes)
+    np.savez(out, x=x, y=y, n_classes=np.int64(splits.n_classes))
+    return int(x.shape[0]), int(x.shape[1]), splits.n_classes
 
 
 def gaussian_pool(n: int, d: int, n_classes: int, seed: int, spread: float) -> tuple[np.ndarray, np.ndarray]:
@@ -537,6 +560,21 @@ def run_in_fresh_process(task: Task) -> WorkerResult:
 # --------------------------------------------------------------------------------------------------
 
 
+def add_data_options(group: Any, synthetic: bool = True) -> None:
+    """The pool options every script in benchmarks/perf shares: where the real pool comes from and,
+    with ``synthetic``, the Gaussian fallback's switches and shape."""
+    group.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR) if DEFAULT_DATA_DIR.is_dir() else None,
+                       help="folder of offline datasets; ../shared/data next to the repo when present")
+    group.add_argument("--dataset", default="banking77")
+    group.add_argument("--encoder", default="minilm-l6")
+    group.add_argument("--cache-dir", default=None, help="embedding cache (default: the project's)")
+    if synthetic:
+        group.add_argument("--synthetic", action="store_true", help="use synthetic embeddings even if data exists")
+        group.add_argument("--require-real", action="store_true", help="fail instead of falling back to synthetic")
+        group.add_argument("--dim", type=int, default=384, help="embedding width of a synthetic pool")
+        group.add_argument("--classes", type=int, default=77, help="classes of a synthetic pool")
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     from pytest_albench.strategies import strategy_names
 
@@ -561,16 +599,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--per-class", type=int, default=10, help="labeled points per class before the query")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--n-samples", type=int, default=8, help="stochastic passes for sampled_proba (loop default)")
-    data = p.add_argument_group("main-setting data")
-    data.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR) if DEFAULT_DATA_DIR.is_dir() else None,
-                      help="folder of offline datasets; ../shared/data next to the repo when present")
-    data.add_argument("--dataset", default="banking77")
-    data.add_argument("--encoder", default="minilm-l6")
-    data.add_argument("--cache-dir", default=None, help="embedding cache (default: the project's)")
-    data.add_argument("--synthetic", action="store_true", help="use synthetic embeddings even if data exists")
-    data.add_argument("--require-real", action="store_true", help="fail instead of falling back to synthetic")
-    data.add_argument("--dim", type=int, default=384, help="embedding width of a synthetic main pool")
-    data.add_argument("--classes", type=int, default=77, help="classes of a synthetic pool")
+    add_data_options(p.add_argument_group("main-setting data"))
     large = p.add_argument_group("large synthetic setting (memory check)")
     large.add_argument("--large-strategies", nargs="*", default=["badge"], metavar="NAME",
                        help="strategies measured at the large setting; give none to skip it")
