@@ -347,6 +347,7 @@ def test_labelled_runs_are_never_paired_across_runs() -> None:
     old = [_labelled(c, "old") for c in cases]
     new = [_labelled(c, "new") for c in cases if c["strategy"] != "random"]  # the new run lacks random
     result = analyze(old + new)
+    assert result.cell_gains  # otherwise the next line would hold vacuously
     assert all("[run=old]" in embedding for embedding, _, _ in result.cell_gains)
     assert {e for e, _ in result.quality} == {f"{e} [run={r}]" for e in {c["embedding"] for c in cases} for r in ("old", "new")}
 

@@ -12,7 +12,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from .._torch_ops import kmeans, knn_sqdist, top_k
+from .._torch_ops import kmeans, knn_sqdist, sq_norms, top_k
 from ..errors import StrategyError
 from .base import QueryInputs
 
@@ -45,8 +45,6 @@ def embedding_fingerprint(x: torch.Tensor, settings: tuple[object, ...]) -> tupl
     for one run; the key makes a stale entry impossible to hit if a caller reuses a memo with
     other embeddings.
     """
-    from .._torch_ops import sq_norms
-
     checksum = (float(x.sum()), float(sq_norms(x).sum()))
     return (tuple(x.shape), str(x.dtype), str(x.device), checksum, settings)
 
