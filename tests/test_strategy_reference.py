@@ -212,3 +212,31 @@ def test_alfamix_flip_counts_from_mixed_logits_equal_a_forward_pass_per_mix(seed
     slow = count_flips(Opaque(), x, rows, predicted, anchors, DEFAULT_ALPHAS, chunk=97)
     assert int((slow > 0).sum()) > 0
     torch.testing.assert_close(fast, slow, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("alphas", [(0.125, 0.25, 0.375, 0.5), (0.05, 0.3)])
+def test_alfamix_candidates_from_one_alpha_equal_counting_every_mix(seed: int, alphas: tuple[float, ...]) -> None:
+    """The affine shortcut (largest α only, the anchor's top class first) marks exactly the points that
+    some (anchor, α) mix flips, also for rows whose given prediction is not their top logit."""
+    from pytest_albench.heads import LogisticHead
+    from pytest_albench.strategies.alfamix import count_flips, flip_candidates
+
+    x = blobs(seed, 900, d=8, k=6, spread=1.0).double()
+    y = torch.from_numpy(np.random.default_rng(seed).integers(0, 6, 900))
+    head = LogisticHead(n_classes=6).fit(x[:60], y[:60])
+    rows = torch.arange(60, 900)
+    predicted = head.predict_proba(x[rows]).argmax(dim=1)
+    wrong = torch.from_numpy(np.random.default_rng(seed + 10).random(rows.shape[0]) < 0.1)
+    predicted[wrong] = (predicted[wrong] + 1) % 6  # not the top logit: mixes need not be monotone in α
+    anchors = torch.stack([x[:60][y[:60] == c].mean(dim=0) for c in range(5)])  # one class has no anchor
+
+    class Opaque:  # the same head without the affine shortcut: one forward pass per mix
+        def predict_proba(self, z: torch.Tensor) -> torch.Tensor:
+            return head.predict_proba(z)
+
+    reference = count_flips(Opaque(), x, rows, predicted, anchors, alphas, chunk=97) > 0
+    fast = flip_candidates(head, x, rows, predicted, anchors, alphas)
+    assert 0 < int(reference.sum()) < rows.shape[0]  # both kinds of rows occur
+    assert torch.equal(fast, reference)
+    assert torch.equal(flip_candidates(Opaque(), x, rows, predicted, anchors, alphas), reference)

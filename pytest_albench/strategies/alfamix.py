@@ -92,6 +92,42 @@ def count_flips(
 
 
 @torch.no_grad()
+def flip_candidates(
+    head: ProbaHead,
+    x: torch.Tensor,
+    rows: torch.Tensor,
+    predicted: torch.Tensor,
+    anchors: torch.Tensor,
+    alphas: Sequence[float],
+    chunk: int = DEFAULT_CHUNK,
+) -> torch.Tensor:
+    """(M,) bool: whether any (anchor, α) mix changes the point's predicted label.
+
+    This is all Alfa-Mix selects from (``count_flips(...) > 0``). For an affine head it is much
+    cheaper than counting: see ``_affine_flip_candidates``. Other heads count over the whole grid.
+    """
+    if getattr(head, "is_affine", False):
+        return _affine_flip_candidates(head, x, rows, predicted, anchors, alphas)
+    return count_flips(head, x, rows, predicted, anchors, alphas, chunk) > 0
+
+
+def _rows_per_block(anchor_logits: torch.Tensor) -> int:
+    """Rows per block so that a (rows, A, C) temporary stays near 2^22 entries."""
+    return max(1, 2**22 // max(1, anchor_logits.shape[0] * anchor_logits.shape[1]))
+
+
+def _grid_flips(
+    point_logits: torch.Tensor, anchor_logits: torch.Tensor, pred: torch.Tensor, alphas: Sequence[float]
+) -> torch.Tensor:
+    """(b,) flip counts over the anchors and the α grid, from (b, C) point and (A, C) anchor logits."""
+    flips = torch.zeros(point_logits.shape[0], dtype=torch.long, device=point_logits.device)
+    for alpha in alphas:
+        mixed = torch.lerp(point_logits[:, None, :], anchor_logits[None, :, :], alpha)
+        flips += (mixed.argmax(dim=2) != pred[:, None]).sum(dim=1)
+    return flips
+
+
+@torch.no_grad()
 def _affine_flip_counts(
     head: ProbaHead, x: torch.Tensor, rows: torch.Tensor, predicted: torch.Tensor,
     anchors: torch.Tensor, alphas: Sequence[float],
@@ -100,21 +136,59 @@ def _affine_flip_counts(
 
     logits(α a + (1 − α) z) = α logits(a) + (1 − α) logits(z), so every mix is classified from
     the (M, C) logits of the points and the (A, C) logits of the anchors: O(M · A · C) per α
-    instead of a (chunk × d) @ (d × C) forward pass per anchor and α. Blocks of rows keep the
-    (rows, A, C) temporary near 2^22 entries.
+    instead of a (chunk × d) @ (d × C) forward pass per anchor and α.
     """
     anchor_logits = head.logits(anchors)  # type: ignore[attr-defined]
     flips = torch.zeros(rows.shape[0], dtype=torch.long, device=x.device)
     if anchors.shape[0] == 0:
         return flips
-    block = max(1, 2**22 // (anchors.shape[0] * anchor_logits.shape[1]))
+    block = _rows_per_block(anchor_logits)
     for start in range(0, rows.shape[0], block):
-        point_logits = head.logits(x[rows[start : start + block]])[:, None, :]  # type: ignore[attr-defined]
-        pred = predicted[start : start + block, None].to(x.device)
-        for alpha in alphas:
-            mixed = torch.lerp(point_logits, anchor_logits[None, :, :], alpha)
-            flips[start : start + block] += (mixed.argmax(dim=2) != pred).sum(dim=1)
+        point_logits = head.logits(x[rows[start : start + block]])  # type: ignore[attr-defined]
+        pred = predicted[start : start + block].to(x.device)
+        flips[start : start + block] = _grid_flips(point_logits, anchor_logits, pred, alphas)
     return flips
+
+
+@torch.no_grad()
+def _affine_flip_candidates(
+    head: ProbaHead, x: torch.Tensor, rows: torch.Tensor, predicted: torch.Tensor,
+    anchors: torch.Tensor, alphas: Sequence[float],
+) -> torch.Tensor:
+    """``flip_candidates`` for an affine head, with the same answer as counting over the grid.
+
+    Why one α suffices: with p the point's top logit class, class c's lead over p in a mix,
+    (1 − α)(l_c − l_p) + α(m_c − m_p), is linear in α and ≤ 0 at α = 0, so once a mix flips, every
+    larger α flips too; only the largest α of the grid needs checking. That argument needs p to be
+    the top *logit*; rows whose given prediction is not (softmax ties in float32) keep the full grid.
+    Why most rows cost O(A), not O(A · C): a mix has flipped as soon as the anchor's own top class
+    beats p in it, which is checked for every (row, anchor) pair at once; only rows where no anchor
+    passes that test need the full (A, C) argmax.
+    """
+    anchor_logits = head.logits(anchors)  # type: ignore[attr-defined]
+    candidate = torch.zeros(rows.shape[0], dtype=torch.bool, device=x.device)
+    if anchors.shape[0] == 0 or rows.shape[0] == 0:
+        return candidate
+    alpha = max(alphas)
+    anchor_top = anchor_logits.argmax(dim=1)  # (A,)
+    anchor_top_logit = anchor_logits.gather(1, anchor_top[:, None]).T  # (1, A)
+    block = _rows_per_block(anchor_logits)
+    for start in range(0, rows.shape[0], block):
+        point_logits = head.logits(x[rows[start : start + block]])  # type: ignore[attr-defined]
+        pred = predicted[start : start + block].to(x.device)
+        top_mix = torch.lerp(point_logits[:, anchor_top], anchor_top_logit, alpha)  # (b, A)
+        pred_mix = torch.lerp(point_logits.gather(1, pred[:, None]), anchor_logits[:, pred].T, alpha)
+        found = (top_mix > pred_mix).any(dim=1)
+        irregular = point_logits.argmax(dim=1) != pred
+        rest = torch.nonzero(~found & ~irregular).flatten()
+        if rest.numel():
+            mixed = torch.lerp(point_logits[rest][:, None, :], anchor_logits[None, :, :], alpha)
+            found[rest] = (mixed.argmax(dim=2) != pred[rest, None]).any(dim=1)
+        odd = torch.nonzero(irregular & ~found).flatten()
+        if odd.numel():
+            found[odd] = _grid_flips(point_logits[odd], anchor_logits, pred[odd], alphas) > 0
+        candidate[start : start + block] = found
+    return candidate
 
 
 @register_strategy("alfamix", needs={"head", "proba"})
@@ -143,8 +217,8 @@ def alfamix(
     proba = require(inputs, "proba", "alfamix")[unlabeled]
     gen = torch_generator(rng)
     x = inputs.embeddings
-    flips = count_flips(head, x, unlabeled, proba.argmax(dim=1), class_anchors(inputs), alphas)
-    local = _diverse_candidates(x[unlabeled[flips > 0]], flips > 0, margins(proba), batch_size, gen)
+    candidate = flip_candidates(head, x, unlabeled, proba.argmax(dim=1), class_anchors(inputs), alphas)
+    local = _diverse_candidates(x[unlabeled[candidate]], candidate, margins(proba), batch_size, gen)
     return as_indices(unlabeled[local])
 
 
