@@ -162,10 +162,22 @@ def _lloyd(
 
 
 def top_k(scores: torch.Tensor, k: int, gen: torch.Generator, largest: bool = True) -> torch.Tensor:
-    """Indices of the k best scores; exact ties are broken by a seeded random permutation."""
+    """Indices of the k best scores, best first; exact ties are broken by a seeded random permutation.
+
+    The answer is the first k of a stable sort of the permuted scores. Sorting all N to keep k is
+    most of an uncertainty query's selection cost, so only the rows that can be among the first k
+    (at least as good as the k-th best value) are sorted; that gives the same k in the same order.
+    """
     perm = torch.randperm(scores.shape[0], generator=gen).to(scores.device)
-    order = torch.argsort(scores[perm], descending=largest, stable=True)
-    return perm[order[:k]]
+    permuted = scores[perm]
+    k = min(k, permuted.shape[0])
+    if k == 0 or not scores.is_floating_point() or bool(torch.isnan(permuted).any()):
+        return perm[torch.argsort(permuted, descending=largest, stable=True)[:k]]
+    key = -permuted if largest else permuted  # ascending key; negation is exact
+    kth = torch.kthvalue(key, k).values
+    contenders = torch.nonzero(key <= kth).flatten()  # ascending positions: ties stay in perm order
+    order = torch.argsort(key[contenders], stable=True)[:k]
+    return perm[contenders[order]]
 
 
 def sqdist_to_point(x: torch.Tensor, x_sq: torch.Tensor, i: int) -> torch.Tensor:

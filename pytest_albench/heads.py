@@ -38,6 +38,13 @@ def _seed_generator(seed: int) -> torch.Generator:
     return gen
 
 
+def _softmax_rows(logits: torch.Tensor) -> torch.Tensor:
+    """Row softmax of a fresh logits block, written over it on CPU (same values, one N × C buffer less)."""
+    if logits.device.type == "cpu":
+        return torch.softmax(logits, dim=1, out=logits)
+    return torch.softmax(logits, dim=1)
+
+
 def _batched(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, chunk: int = 65536) -> torch.Tensor:
     if x.shape[0] <= chunk:
         return fn(x)  # no concatenation copy for the usual single chunk
@@ -135,7 +142,7 @@ class LogisticHead:
 
     @torch.no_grad()
     def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
-        return _batched(lambda c: torch.softmax(self._logits(c), dim=1), x)
+        return _batched(lambda c: _softmax_rows(self._logits(c)), x)
 
     def hidden(self, x: torch.Tensor) -> torch.Tensor:
         return x
@@ -154,7 +161,7 @@ class LogisticHead:
             idx = torch.randint(tx.shape[0], (tx.shape[0],), generator=gen).to(tx.device)
             w, b = self._solve(tx[idx], ty[idx], (self.weight, self.bias))
             with torch.no_grad():
-                out.append(_batched(lambda c, w=w, b=b: torch.softmax(self._logits(c, w, b), dim=1), x))
+                out.append(_batched(lambda c, w=w, b=b: _softmax_rows(self._logits(c, w, b)), x))
         return torch.stack(out)
 
     @torch.no_grad()
@@ -180,7 +187,7 @@ class LogisticHead:
             dw = torch.randn(w_scale.shape, generator=gen, dtype=x.dtype).to(x.device) * w_scale
             db = torch.randn(b_scale.shape, generator=gen, dtype=x.dtype).to(x.device) * b_scale
             w, b = self.weight + dw, self.bias + db
-            out.append(_batched(lambda c, w=w, b=b: torch.softmax(self._logits(c, w, b), dim=1), x))
+            out.append(_batched(lambda c, w=w, b=b: _softmax_rows(self._logits(c, w, b)), x))
         return torch.stack(out)
 
 

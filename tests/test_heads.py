@@ -134,3 +134,11 @@ def test_unfitted_head_and_bad_names_give_clear_errors() -> None:
 def test_an_unknown_posterior_is_refused_when_the_head_is_made() -> None:
     with pytest.raises(ConfigError, match="unknown posterior 'laplase'.*'laplace' or 'bootstrap'"):
         make_head("logistic", 3, seed=0, posterior="laplase")
+
+
+def test_in_place_softmax_equals_softmax_of_the_logits_bit_for_bit() -> None:
+    """predict_proba writes the softmax over its logits buffer: the values must not change at all."""
+    gen = torch.Generator().manual_seed(0)
+    x, y = torch.randn(300, 16, generator=gen), torch.randint(0, 5, (300,), generator=gen)
+    head = LogisticHead(n_classes=5).fit(x[:100], y[:100])
+    assert torch.equal(head.predict_proba(x), torch.softmax(head.logits(x), dim=1))

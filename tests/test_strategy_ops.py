@@ -15,6 +15,7 @@ from pytest_albench._torch_ops import (
     sample_proportional,
     sq_norms,
     sqdist_to_point,
+    top_k,
 )
 
 
@@ -85,3 +86,30 @@ def test_d2_seeding_never_repeats_and_respects_eligibility() -> None:
 def test_device_generator_on_cpu_is_the_generator_itself() -> None:
     gen = torch.Generator()
     assert device_generator(gen, torch.device("cpu")) is gen
+
+
+def _sorted_top_k(scores: torch.Tensor, k: int, seed: int, largest: bool) -> torch.Tensor:
+    """The definition: a stable sort of the seeded permutation of the scores, first k."""
+    perm = torch.randperm(scores.shape[0], generator=torch.Generator().manual_seed(seed))
+    return perm[torch.argsort(scores[perm], descending=largest, stable=True)[:k]]
+
+
+@pytest.mark.parametrize("largest", [True, False])
+@pytest.mark.parametrize("k", [1, 7, 100, 500, 600])
+def test_top_k_sorts_only_contenders_yet_equals_a_full_stable_sort(k: int, largest: bool) -> None:
+    """Same indices in the same order, with heavy exact ties (scores on a coarse grid), ±0.0 and ±inf."""
+    rng = np.random.default_rng(k)
+    scores = torch.from_numpy(np.round(rng.normal(size=500), 1)).float()
+    scores[:5] = torch.tensor([0.0, -0.0, float("inf"), float("-inf"), 0.0])
+    for seed in range(5):
+        got = top_k(scores, k, torch.Generator().manual_seed(seed), largest=largest)
+        torch.testing.assert_close(got, _sorted_top_k(scores, k, seed, largest), rtol=0, atol=0)
+
+
+def test_top_k_with_nan_or_integer_scores_falls_back_to_the_full_sort() -> None:
+    scores = torch.tensor([0.5, float("nan"), 0.2, 0.9, 0.2])
+    torch.testing.assert_close(top_k(scores, 3, torch.Generator().manual_seed(3)), _sorted_top_k(scores, 3, 3, True))
+    ints = torch.tensor([3, 1, 3, 2, 1])
+    torch.testing.assert_close(
+        top_k(ints, 2, torch.Generator().manual_seed(4), largest=False), _sorted_top_k(ints, 2, 4, False)
+    )
