@@ -65,7 +65,7 @@ MIB = 2**20
 STRATEGY_NOTES: dict[str, str] = {
     "bald": "sampled_proba = {n_samples} diagonal-Laplace posterior draws of the logistic head (timed)",
     "badge": "gradient embeddings never built (closed-form distances)",
-    "alfamix": "own head forward passes on anchor mixes",
+    "alfamix": "mixes classified from mixed logits, largest α only (affine head) + k-means on the candidates",
     "dropquery": "own dropout forward passes + k-means",
     "coreset": "greedy k-center over the pool",
     "typiclust": "k-means + in-cluster kNN",
