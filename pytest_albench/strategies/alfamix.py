@@ -28,7 +28,7 @@ Parvaneh et al. (2022), "Active learning by feature mixing", CVPR.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -111,9 +111,15 @@ def flip_candidates(
     return count_flips(head, x, rows, predicted, anchors, alphas, chunk) > 0
 
 
-def _rows_per_block(anchor_logits: torch.Tensor) -> int:
-    """Rows per block so that a (rows, A, C) temporary stays near 2^22 entries."""
-    return max(1, 2**22 // max(1, anchor_logits.shape[0] * anchor_logits.shape[1]))
+def _logit_blocks(
+    head: ProbaHead, x: torch.Tensor, rows: torch.Tensor, predicted: torch.Tensor, anchor_logits: torch.Tensor
+) -> Iterator[tuple[slice, torch.Tensor, torch.Tensor]]:
+    """(positions in ``rows``, their (b, C) logits, their predictions) in blocks of rows small enough
+    that a (b, A, C) temporary of mixed logits stays near 2^22 entries."""
+    size = max(1, 2**22 // max(1, anchor_logits.shape[0] * anchor_logits.shape[1]))
+    for start in range(0, rows.shape[0], size):
+        block = slice(start, start + size)
+        yield block, head.logits(x[rows[block]]), predicted[block].to(x.device)  # type: ignore[attr-defined]
 
 
 def _grid_flips(
@@ -142,11 +148,8 @@ def _affine_flip_counts(
     flips = torch.zeros(rows.shape[0], dtype=torch.long, device=x.device)
     if anchors.shape[0] == 0:
         return flips
-    block = _rows_per_block(anchor_logits)
-    for start in range(0, rows.shape[0], block):
-        point_logits = head.logits(x[rows[start : start + block]])  # type: ignore[attr-defined]
-        pred = predicted[start : start + block].to(x.device)
-        flips[start : start + block] = _grid_flips(point_logits, anchor_logits, pred, alphas)
+    for block, point_logits, pred in _logit_blocks(head, x, rows, predicted, anchor_logits):
+        flips[block] = _grid_flips(point_logits, anchor_logits, pred, alphas)
     return flips
 
 
@@ -172,22 +175,18 @@ def _affine_flip_candidates(
     alpha = max(alphas)
     anchor_top = anchor_logits.argmax(dim=1)  # (A,)
     anchor_top_logit = anchor_logits.gather(1, anchor_top[:, None]).T  # (1, A)
-    block = _rows_per_block(anchor_logits)
-    for start in range(0, rows.shape[0], block):
-        point_logits = head.logits(x[rows[start : start + block]])  # type: ignore[attr-defined]
-        pred = predicted[start : start + block].to(x.device)
+    for block, point_logits, pred in _logit_blocks(head, x, rows, predicted, anchor_logits):
         top_mix = torch.lerp(point_logits[:, anchor_top], anchor_top_logit, alpha)  # (b, A)
         pred_mix = torch.lerp(point_logits.gather(1, pred[:, None]), anchor_logits[:, pred].T, alpha)
         found = (top_mix > pred_mix).any(dim=1)
         irregular = point_logits.argmax(dim=1) != pred
         rest = torch.nonzero(~found & ~irregular).flatten()
         if rest.numel():
-            mixed = torch.lerp(point_logits[rest][:, None, :], anchor_logits[None, :, :], alpha)
-            found[rest] = (mixed.argmax(dim=2) != pred[rest, None]).any(dim=1)
+            found[rest] = _grid_flips(point_logits[rest], anchor_logits, pred[rest], (alpha,)) > 0
         odd = torch.nonzero(irregular & ~found).flatten()
         if odd.numel():
             found[odd] = _grid_flips(point_logits[odd], anchor_logits, pred[odd], alphas) > 0
-        candidate[start : start + block] = found
+        candidate[block] = found
     return candidate
 
 
