@@ -29,7 +29,7 @@ LOCAL_DATASETS: dict[str, dict[str, int]] = {
 
 @pytest.fixture
 def local_data_dir(request: pytest.FixtureRequest) -> Path:
-    from pytest_albench.plugin import SETTINGS_KEY
+    from pytest_albench.plugin.hooks import SETTINGS_KEY
 
     data_dir = request.config.stash[SETTINGS_KEY].data_dir
     if not data_dir:

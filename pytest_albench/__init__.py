@@ -15,13 +15,13 @@ __version__ = "0.1.0"
 
 _LAZY = {
     # engine
-    "ALConfig": "experiment",
-    "EngineSettings": "experiment",
-    "run_experiment": "experiment",
-    "run_seeds": "experiment",
-    "run_active_learning": "loop",
-    "PoolProblem": "loop",
-    "RunResult": "result",
+    "ALConfig": "engine.experiment",
+    "EngineSettings": "engine.experiment",
+    "run_experiment": "engine.experiment",
+    "run_seeds": "engine.experiment",
+    "run_active_learning": "engine.loop",
+    "PoolProblem": "engine.loop",
+    "RunResult": "engine.result",
     # datasets and embeddings
     "load_dataset": "data",
     "register_dataset": "data",
@@ -31,9 +31,9 @@ _LAZY = {
     "register_embedding": "embeddings",
     "embedding_names": "embeddings",
     # heads and strategies
-    "make_head": "heads",
-    "register_head": "heads",
-    "head_names": "heads",
+    "make_head": "engine.heads",
+    "register_head": "engine.heads",
+    "head_names": "engine.heads",
     "QueryInputs": "strategies",
     "register_strategy": "strategies",
     "get_strategy": "strategies",
@@ -48,7 +48,7 @@ _LAZY = {
 __all__ = sorted([*_LAZY, "cases", "__version__"])
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .experiment import ALConfig, EngineSettings, run_experiment, run_seeds  # noqa: F401
+    from .engine.experiment import ALConfig, EngineSettings, run_experiment, run_seeds  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

@@ -16,7 +16,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         given = f"unknown command {args[0]!r}; " if args and args[0] not in ("-h", "--help") else ""
         print(f"usage: python -m pytest_albench COMMAND ...\n{given}commands:\n{usage}", file=sys.stderr)
         return 0 if args[:1] in (["-h"], ["--help"]) else 2
-    from .cli import main as report_main
+    from .report.cli import main as report_main
 
     return report_main(args[1:], prog="python -m pytest_albench report")
 

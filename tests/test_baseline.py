@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from pytest_albench.baseline import (
+from pytest_albench.storage.baselines import (
     BaselineFileError,
     CompareSettings,
     baseline_from_case,

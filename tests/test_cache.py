@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pytest_albench.cache import (
+from pytest_albench.storage.cache import (
     FORMAT_VERSION,
     AlbenchCacheWarning,
     ArrayCache,
@@ -183,7 +183,7 @@ def test_cache_dir_resolution_order(monkeypatch: pytest.MonkeyPatch, tmp_path: P
 _REQUESTER = r"""
 import sys, time, pathlib
 import numpy as np
-from pytest_albench.cache import ArrayCache, CacheKey
+from pytest_albench.storage.cache import ArrayCache, CacheKey
 root, side, ready, go = map(pathlib.Path, sys.argv[1:5])
 ready.touch()
 while not go.exists():

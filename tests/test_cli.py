@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from synthetic_results import results_document, write_results
 
-from pytest_albench.cli import main
-from pytest_albench.results_file import ResultsFileError, load_and_merge, load_results
+from pytest_albench.report.cli import main
+from pytest_albench.storage.results_file import ResultsFileError, load_and_merge, load_results
 
 
 def run_cli(*args: str | Path) -> int:

@@ -291,7 +291,7 @@ class TestRegistryAndErrors:
 
     def test_importing_the_package_stays_cheap(self) -> None:
         script = (
-            "import sys\nimport pytest_albench.embeddings, pytest_albench.data, pytest_albench.cache\n"
+            "import sys\nimport pytest_albench.embeddings, pytest_albench.data, pytest_albench.storage.cache\n"
             "names = ('torch', 'sentence_transformers', 'sklearn', 'onnxruntime', 'datasets', 'pyarrow')\n"
             "heavy = [m for m in names if m in sys.modules]\nassert not heavy, heavy\n"
         )

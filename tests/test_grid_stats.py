@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from pytest_albench.analysis import IPS_TARGET, analyze
+from pytest_albench.analysis.grid import IPS_TARGET, analyze
 from pytest_albench.errors import ConfigError
-from pytest_albench.grid_stats import (
+from pytest_albench.stats.grid import (
     cd_groups,
     friedman,
     holm,
@@ -341,7 +341,7 @@ def test_labelled_runs_are_never_paired_across_runs() -> None:
     """Cases merged from two files with run labels keep separate cells for gains and quality."""
     from synthetic_results import results_document
 
-    from pytest_albench.results_file import _labelled
+    from pytest_albench.storage.results_file import _labelled
 
     cases = results_document()["cases"]
     old = [_labelled(c, "old") for c in cases]

@@ -10,7 +10,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from pytest_albench.errors import ConfigError, UnknownNameError
-from pytest_albench.heads import LogisticHead, MLPHead, make_head
+from pytest_albench.engine.heads import LogisticHead, MLPHead, make_head
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from pytest_albench import register_strategy
 from pytest_albench.errors import BudgetError, EmbeddingError, StrategyError
-from pytest_albench.loop import PoolProblem, check_budget, run_active_learning
+from pytest_albench.engine.loop import PoolProblem, check_budget, run_active_learning
 from pytest_albench.strategies.base import STRATEGIES
 
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score
 
-from pytest_albench.metrics import accuracy, macro_f1, normalized_aulc
-from pytest_albench.stats import mean_ranks, paired_test, win_tie_loss
+from pytest_albench.engine.metrics import accuracy, macro_f1, normalized_aulc
+from pytest_albench.stats.paired import mean_ranks, paired_test, win_tie_loss
 
 
 def test_aulc_is_the_trapezoid_area_divided_by_the_label_range() -> None:

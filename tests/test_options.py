@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_albench.options import parse_seeds
+from pytest_albench.plugin.options import parse_seeds
 
 
 @pytest.mark.parametrize("text, seeds", [("0,1,2", (0, 1, 2)), ("0-4", (0, 1, 2, 3, 4)), ("3, 7-8,3", (3, 7, 8))])

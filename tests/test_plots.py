@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from synthetic_results import results_document
 
-from pytest_albench import plots
-from pytest_albench.analysis import analyze
+from pytest_albench.report import figures as plots
+from pytest_albench.analysis.grid import analyze
 
 pytest.importorskip("matplotlib")
 

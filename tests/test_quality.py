@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from pytest_albench.errors import DatasetError
-from pytest_albench.loop import PoolProblem
-from pytest_albench.quality import MEASURES, embedding_quality, problem_quality, purity
+from pytest_albench.engine.loop import PoolProblem
+from pytest_albench.engine.quality import MEASURES, embedding_quality, problem_quality, purity
 
 
 def separated(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -99,7 +99,7 @@ def test_bad_input_names_the_problem() -> None:
 
 
 def test_problem_quality_is_cached_on_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import pytest_albench.quality as quality
+    import pytest_albench.engine.quality as quality
 
     x_pool, y_pool, x_test, y_test = separated(seed=9)
     problem = PoolProblem(x_pool=x_pool, y_pool=y_pool, x_test=x_test, y_test=y_test, n_classes=3)

@@ -11,7 +11,7 @@ import pytest
 from synthetic_results import results_document
 from test_plugin import run
 
-from pytest_albench.report_page import RunInfo, build_page, render_html, render_markdown, write_report
+from pytest_albench.report.page import RunInfo, build_page, render_html, render_markdown, write_report
 
 INFO = RunInfo(sources=("results/run.json",), profiles=("smoke",), seeds=(0, 1, 2))
 
@@ -38,7 +38,7 @@ class TestContents:
         assert markdown.index("## Ranks") < markdown.index("## Statistics across datasets") < markdown.index("## Details")
 
     def test_many_cells_and_pairwise_matrices_are_folded(self) -> None:
-        from pytest_albench.analysis import analyze
+        from pytest_albench.analysis.grid import analyze
 
         markdown = render_markdown(build_page(cases(), [], INFO, analysis=analyze(cases())), Path("."))
         assert "<details><summary>AULC ranking per embedding × dataset (12 tables)</summary>" in markdown
@@ -85,7 +85,7 @@ class TestWithoutMatplotlib:
     ) -> None:
         from synthetic_results import write_results
 
-        from pytest_albench.cli import main
+        from pytest_albench.report.cli import main
 
         monkeypatch.setitem(sys.modules, "matplotlib", None)
         assert main([str(write_results(tmp_path / "r.json")), "--out", str(tmp_path / "out"), "--format", "md"]) == 0
@@ -143,7 +143,7 @@ class TestPluginOption:
         pytester.makeini("[pytest]\nalbench_plots = out\nalbench_plot_format = both\n")
         pytester.makepyfile('''
 def test_settings(request):
-    from pytest_albench.plugin import SETTINGS_KEY
+    from pytest_albench.plugin.hooks import SETTINGS_KEY
     settings = request.config.stash[SETTINGS_KEY]
     assert settings.plots_dir == str(request.config.rootpath / "out")
     assert settings.plot_format == "both"

@@ -2,7 +2,7 @@
 
 The contract is parametrized over ``strategy_names()``, so a strategy added to the registry is
 checked without touching this file. Heads are faked with a fixed linear softmax, so these tests
-do not depend on ``pytest_albench.heads``.
+do not depend on ``pytest_albench.engine.heads``.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from pytest_albench._torch_ops import sample_proportional, top_k, torch_generator
+from pytest_albench.strategies.kernels import sample_proportional, top_k, torch_generator
 from pytest_albench.strategies import QueryInputs, query
 from pytest_albench.strategies.badge import gradient_factors, gradient_sqdist_fn, gradient_sqnorms
 

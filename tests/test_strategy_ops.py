@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from pytest_albench._torch_ops import (
+from pytest_albench.strategies.kernels import (
     d2_seeding,
     device_generator,
     knn_sqdist,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from pytest_albench._torch_ops import kmeans
+from pytest_albench.strategies.kernels import kmeans
 from pytest_albench.strategies import QueryInputs, query
 from pytest_albench.strategies import probcover as probcover_module
 from pytest_albench.strategies.probcover import (

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from pytest_albench import _torch_ops
-from pytest_albench._torch_ops import kmeans, kmeans_pp_init
+from pytest_albench.strategies import kernels as _torch_ops
+from pytest_albench.strategies.kernels import kmeans, kmeans_pp_init
 from pytest_albench.strategies import QueryInputs
 from pytest_albench.strategies import probcover as probcover_module
 from pytest_albench.strategies import typiclust as typiclust_module
@@ -194,7 +194,7 @@ def test_delta_from_sampled_rows_is_close_to_delta_from_all_rows(monkeypatch: py
 @pytest.mark.parametrize("seed", range(3))
 def test_alfamix_flip_counts_from_mixed_logits_equal_a_forward_pass_per_mix(seed: int) -> None:
     """The linear head's shortcut (mix the logits) counts the same flips as classifying each mix."""
-    from pytest_albench.heads import LogisticHead
+    from pytest_albench.engine.heads import LogisticHead
     from pytest_albench.strategies.alfamix import DEFAULT_ALPHAS, count_flips
 
     x = blobs(seed, 600, d=8, k=6, spread=2.0).double()  # float64: no rounding-level disagreements
@@ -219,7 +219,7 @@ def test_alfamix_flip_counts_from_mixed_logits_equal_a_forward_pass_per_mix(seed
 def test_alfamix_candidates_from_one_alpha_equal_counting_every_mix(seed: int, alphas: tuple[float, ...]) -> None:
     """The affine shortcut (largest α only, the anchor's top class first) marks exactly the points that
     some (anchor, α) mix flips, also for rows whose given prediction is not their top logit."""
-    from pytest_albench.heads import LogisticHead
+    from pytest_albench.engine.heads import LogisticHead
     from pytest_albench.strategies.alfamix import count_flips, flip_candidates
 
     x = blobs(seed, 900, d=8, k=6, spread=1.0).double()

@@ -32,7 +32,7 @@ from strategy_cost import add_data_options, embedded_splits, load_line, machine_
 
 def build_problem(data_dir: Path, dataset: str, encoder: str, cache_dir: str | None, device: str) -> object:
     """The pool (train + validation, the same rows as strategy_cost.py) and the test split."""
-    from pytest_albench.loop import PoolProblem
+    from pytest_albench.engine.loop import PoolProblem
 
     splits = embedded_splits(dataset, encoder, data_dir, cache_dir, device)
     return PoolProblem(
@@ -64,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
 
-    from pytest_albench.loop import run_active_learning
+    from pytest_albench.engine.loop import run_active_learning
     from pytest_albench.strategies import strategy_names
 
     torch.set_num_threads(args.threads)

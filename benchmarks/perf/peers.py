@@ -219,7 +219,7 @@ class OursAdapter:
     def __init__(self, strategy: str, x: np.ndarray, labels: np.ndarray, device: str, n_samples: int) -> None:
         import torch
 
-        from pytest_albench.loop import _fill_needs
+        from pytest_albench.engine.loop import _fill_needs
         from pytest_albench.strategies import QueryInputs, get_strategy, query
 
         self.spec = get_strategy(strategy)
@@ -240,7 +240,7 @@ class OursAdapter:
         return {}
 
     def bind(self, cycle: pa.CycleInputs) -> None:
-        from pytest_albench.heads import LogisticHead
+        from pytest_albench.engine.heads import LogisticHead
 
         torch = self._torch
         clf = cycle.clf
@@ -385,7 +385,7 @@ def run_peer_task(task: PeerTask) -> TaskResult:
     """Build the pool, the labeled set and the classifier; time every side alternately; AL runs."""
     import torch
 
-    from pytest_albench.loop import feature_scale
+    from pytest_albench.engine.loop import feature_scale
 
     started = time.perf_counter()
     if task.threads:
@@ -1041,7 +1041,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     import torch
 
-    from pytest_albench.device import resolve_device
+    from pytest_albench.engine.device import resolve_device
 
     device = resolve_device(args.device)
     if args.threads:

@@ -433,8 +433,8 @@ def run_task(task: Task) -> WorkerResult:
     """Build the pool and head, then time and probe the strategy's query (entry point of a worker)."""
     import torch
 
-    from pytest_albench.heads import make_head
-    from pytest_albench.loop import _fill_needs, feature_scale  # the loop's own need computation
+    from pytest_albench.engine.heads import make_head
+    from pytest_albench.engine.loop import _fill_needs, feature_scale  # the loop's own need computation
     from pytest_albench.strategies import QueryInputs, get_strategy, query
 
     if task.threads:
@@ -676,7 +676,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     import torch
 
-    from pytest_albench.device import resolve_device
+    from pytest_albench.engine.device import resolve_device
 
     device = resolve_device(args.device)
     if args.threads:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..cache import ArrayCache, CacheKey, resolve_cache_dir
+from ..storage.cache import ArrayCache, CacheKey, resolve_cache_dir
 from ..data import SPLIT_NAMES, Split, TextDataset
 from ..errors import ConfigError, EmbeddingError
 from ._backends import Backend, BatchEncoder, LoadContext, get_backend

@@ -12,7 +12,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from .._torch_ops import kmeans, knn_sqdist, sq_norms, top_k
+from .kernels import kmeans, knn_sqdist, sq_norms, top_k
 from ..errors import StrategyError
 from .base import QueryInputs
 

@@ -33,7 +33,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import torch
 
-from .._torch_ops import DEFAULT_CHUNK, top_k, torch_generator
+from .kernels import DEFAULT_CHUNK, top_k, torch_generator
 from ._common import ProbaHead, as_indices, diverse_subset, margins, require, require_head
 from .base import QueryInputs, register_strategy
 

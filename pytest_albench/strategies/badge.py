@@ -24,7 +24,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from .._torch_ops import d2_seeding, sq_norms, top_k, torch_generator
+from .kernels import d2_seeding, sq_norms, top_k, torch_generator
 from ._common import as_indices, require
 from .base import QueryInputs, register_strategy
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .._torch_ops import torch_generator
+from .kernels import torch_generator
 from ._common import require, select_top
 from .base import QueryInputs, register_strategy
 from .uncertainty import entropy_scores

@@ -21,7 +21,7 @@ from ..registry import Registry
 if TYPE_CHECKING:
     import torch
 
-    from ..heads import Head
+    from ..engine.heads import Head
 
 #: What a strategy may declare in ``needs``.
 NEEDS = frozenset({"proba", "hidden", "sampled_proba", "head"})

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .._torch_ops import min_sqdist, sq_norms, sqdist_to_point, torch_generator
+from .kernels import min_sqdist, sq_norms, sqdist_to_point, torch_generator
 from ._common import argmax_in_order, as_indices
 from .base import QueryInputs, register_strategy
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .._torch_ops import DEFAULT_CHUNK, device_generator, torch_generator
+from .kernels import DEFAULT_CHUNK, device_generator, torch_generator
 from ._common import ProbaHead, as_indices, diverse_subset, random_fill, require, require_head
 from .base import QueryInputs, register_strategy
 

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
-from .._torch_ops import torch_generator
+from .kernels import torch_generator
 from ..errors import BudgetError, ConfigError, StrategyError
 from ..registry import Registry
 from .base import QueryInputs

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .._torch_ops import DEFAULT_CHUNK, kmeans, sq_norms, sqdist_block, torch_generator
+from .kernels import DEFAULT_CHUNK, kmeans, sq_norms, sqdist_block, torch_generator
 from ._common import argmax_in_order, as_indices, embedding_fingerprint, random_fill
 from .base import QueryInputs, register_strategy
 

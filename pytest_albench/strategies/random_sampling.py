@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._torch_ops import torch_generator
+from .kernels import torch_generator
 from ._common import as_indices, random_fill
 from .base import QueryInputs, register_strategy
 

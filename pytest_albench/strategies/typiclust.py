@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .._torch_ops import kmeans, knn_sqdist, top_k, torch_generator
+from .kernels import kmeans, knn_sqdist, top_k, torch_generator
 from ._common import as_indices, embedding_fingerprint
 from .base import QueryInputs, register_strategy
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from .._torch_ops import torch_generator
+from .kernels import torch_generator
 from ._common import margins, require, select_top
 from .base import QueryInputs, register_strategy
 

@@ -14,8 +14,8 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
-from .errors import ConfigError
-from .registry import Registry
+from ..errors import ConfigError
+from ..registry import Registry
 
 
 class Head(Protocol):
@@ -273,7 +273,7 @@ def _dropout_mask(shape: torch.Size, p: float, gen: torch.Generator) -> torch.Te
 
 
 HeadFactory = Callable[..., Head]
-HEADS: Registry[HeadFactory] = Registry("head", entry_point_group="pytest_albench.heads")
+HEADS: Registry[HeadFactory] = Registry("head", entry_point_group="pytest_albench.engine.heads")
 HEADS.add("logistic", LogisticHead)
 HEADS.add("mlp", MLPHead)
 

@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ConfigError
-from .grid_stats import (
+from ..errors import ConfigError
+from ..stats.grid import (
     POSTHOC_METHODS,
     FriedmanResult,
     PostHoc,
@@ -32,8 +32,8 @@ from .grid_stats import (
     spearman,
     wilcoxon_holm,
 )
-from .quality import MEASURES, SIZES
-from .report import Table, _with_variant, win_tie_loss_table
+from ..engine.quality import MEASURES, SIZES
+from ..report.tables import Table, _with_variant, win_tie_loss_table
 
 __all__ = ["BASELINE_STRATEGY", "IPS_TARGET", "CorrelationRow", "EmbeddingStats", "GainRow", "GridAnalysis", "analyze"]
 

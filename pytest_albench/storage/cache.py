@@ -33,7 +33,7 @@ from typing import Any, BinaryIO, NamedTuple
 import numpy as np
 
 from .atomic import atomic_writer
-from .errors import CacheError
+from ..errors import CacheError
 
 __all__ = [
     "FORMAT_VERSION",

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from .baseline import Verdict, case_file_name, compare, read_baseline
-from .errors import AlbenchError, ConfigError
+from ..storage.baselines import Verdict, case_file_name, compare, read_baseline
+from ..errors import AlbenchError, ConfigError
 from .options import AlbenchSettings
 
 CASE_KEY = pytest.StashKey[dict]()
@@ -36,7 +36,7 @@ class AlbenchRunner:
         self._progress = progress
 
     def __call__(self, dataset: str, embedding: str, strategy: str, *, seeds: Any = None, **overrides: Any) -> dict[str, Any]:
-        from .experiment import ALConfig, run_experiment
+        from ..engine.experiment import ALConfig, run_experiment
 
         node = self._request.node
         marker = node.get_closest_marker("albench")
@@ -83,7 +83,7 @@ class AlbenchRunner:
         They describe the (dataset, embedding) cell for the grid analysis and are never compared
         with baselines, which judge ``runs`` only.
         """
-        from .quality import problem_quality
+        from ..engine.quality import problem_quality
 
         try:
             problem = self._engine.problem_for(config)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ConfigError
+from ..errors import ConfigError
 from .loop import PoolProblem, ProgressCallback, run_active_learning
 from .result import RunResult
 
@@ -104,8 +104,8 @@ class EngineSettings:
 
 def build_problem(config: ALConfig, settings: EngineSettings, progress: ProgressCallback | None = None) -> PoolProblem:
     """Load the dataset, subsample large splits with the subsample stream, embed (cached)."""
-    from .data import load_dataset, subsample_indices
-    from .embeddings import embed_dataset
+    from ..data import load_dataset, subsample_indices
+    from ..embeddings import embed_dataset
 
     if progress is not None:
         progress("dataset", 0, 1)

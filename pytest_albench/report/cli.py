@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import AlbenchError
+from ..errors import AlbenchError
 
 POSTHOC_CHOICES = ("wilcoxon-holm", "nemenyi")
 EXIT_OK = 0
@@ -69,9 +69,9 @@ def main(argv: Sequence[str] | None = None, prog: str = "albench-report") -> int
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .plots import formats_for
-    from .report_page import PAGE_FORMATS, RunInfo, write_report
-    from .results_file import load_and_merge
+    from .figures import formats_for
+    from .page import PAGE_FORMATS, RunInfo, write_report
+    from ..storage.results_file import load_and_merge
 
     merged = load_and_merge(args.results, args.label)
     sources = tuple(f"{f.path} (run={f.label})" if f.label else f.path for f in merged.files)

@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from .atomic import write_bytes_atomic
-from .errors import AlbenchError
+from ..storage.atomic import write_bytes_atomic
+from ..errors import AlbenchError
 
 #: ``--albench-plot-format`` / ``--plots`` values and the files each writes.
 PLOT_FORMATS: dict[str, tuple[str, ...]] = {"png": ("png",), "svg": ("svg",), "both": ("png", "svg")}
@@ -438,7 +438,7 @@ def draw_figures(cases: Sequence[Mapping[str, Any]], analysis: Any, out_dir: Pat
                  order: Sequence[str] | None = None) -> list[FigureFile]:
     """Every figure of a grid, in report order: ranks, CD diagrams, gain vs quality, learning curves.
 
-    ``analysis`` is a :class:`pytest_albench.analysis.GridAnalysis` (or None: curves only).
+    ``analysis`` is a :class:`pytest_albench.analysis.grid.GridAnalysis` (or None: curves only).
     """
     require_matplotlib()
     figures: list[FigureFile | None] = []
@@ -482,7 +482,7 @@ def _mean_ranks(stats: Any) -> dict[str, float]:
 
 def quality_measures(quality: Mapping[Any, Mapping[str, Any]]) -> list[str]:
     """The embedding-quality measures present, known ones first (sizes such as ``n_pool`` are not measures)."""
-    from .quality import MEASURES, SIZES
+    from ..engine.quality import MEASURES, SIZES
 
     present = {k for values in quality.values() for k, v in values.items()
                if isinstance(v, (int, float)) and math.isfinite(v)} - set(SIZES)
@@ -492,7 +492,7 @@ def quality_measures(quality: Mapping[Any, Mapping[str, Any]]) -> list[str]:
 def gain_panels(analysis: Any, measure: str) -> list[ScatterPanel]:
     """One panel per strategy's AULC gain over random, then the TypiClust-IPS early gain, each with the
     Spearman correlation the analysis computed for that (measure, target)."""
-    from .analysis import IPS_TARGET
+    from ..analysis.grid import IPS_TARGET
 
     correlations = {(c.measure, c.target): c for c in analysis.correlations}
     quality = analysis.quality

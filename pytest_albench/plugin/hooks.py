@@ -50,7 +50,7 @@ def pytest_configure(config: pytest.Config) -> None:
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None:
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        from .device import threads_per_worker
+        from ..engine.device import threads_per_worker
 
         config.stash[STATE_KEY].threads = threads_per_worker(int(workerinput.get("workercount", 1)))
     else:
@@ -71,8 +71,8 @@ def _engine(config: pytest.Config) -> Any:
     """One engine per process: it keeps embedded pools in memory across the cases it runs."""
     state = config.stash[STATE_KEY]
     if state.engine is None:
-        from .device import cap_threads, resolve_device
-        from .experiment import EngineSettings
+        from ..engine.device import cap_threads, resolve_device
+        from ..engine.experiment import EngineSettings
 
         if state.threads:
             cap_threads(state.threads)
@@ -130,7 +130,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         if case is not None:
             report.albench = case  # JSON-safe; xdist ships it to the controller with the report
         if call.excinfo is not None:
-            from .errors import AlbenchError
+            from ..errors import AlbenchError
 
             if isinstance(call.excinfo.value, AlbenchError):
                 report.longrepr = f"{type(call.excinfo.value).__name__}: {call.excinfo.value}"
@@ -149,7 +149,7 @@ class Controller:
         if case is not None and report.when == "call":
             self.state.cases.append(case)
             if case.get("write_baseline") and case.get("baseline_path"):
-                from .baseline import write_baseline
+                from ..storage.baselines import write_baseline
 
                 write_baseline(Path(case["baseline_path"]), case)
                 self.state.written.append(case["baseline_path"])
@@ -161,8 +161,8 @@ class Controller:
         state = self.state
         if not state.cases and not state.missing:
             return
-        from .outputs import write_outputs
-        from .report import render_text
+        from ..report.outputs import write_outputs
+        from ..report.tables import render_text
 
         terminalreporter.write_sep("=", "pytest-albench results")
         terminalreporter.write_line(render_text(state.cases, state.missing))
@@ -184,7 +184,7 @@ class Controller:
 def grid_report_lines(settings: AlbenchSettings, cases: list[dict[str, Any]], missing: list[str]) -> list[str]:
     """The Friedman/post-hoc digest (when something can be ranked) and, with ``--albench-plots``, the
     report page and figures; returns the lines to print. A missing matplotlib is a warning line."""
-    from .report_page import RunInfo, friedman_summary, grid_analysis, write_report
+    from ..report.page import RunInfo, friedman_summary, grid_analysis, write_report
 
     analysis, note = grid_analysis(cases)
     lines = []
@@ -193,7 +193,7 @@ def grid_report_lines(settings: AlbenchSettings, cases: list[dict[str, Any]], mi
         if summary.rows:
             lines.append("\n" + summary.render("simple"))
     if settings.plots_dir:
-        from .plots import formats_for
+        from ..report.figures import formats_for
 
         sources = (f"{settings.json_path} (this session)",) if settings.json_path else ()
         info = RunInfo(sources=sources, profiles=(settings.profile,), seeds=settings.seeds)

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .atomic import write_text_atomic
-from .report import Table, mean_rank_table, per_cell_tables, status_table, win_tie_loss_table
+from ..storage.atomic import write_text_atomic
+from .tables import Table, mean_rank_table, per_cell_tables, status_table, win_tie_loss_table
 
 PAGE_FORMATS: dict[str, tuple[str, ...]] = {"md": ("md",), "html": ("html",), "both": ("md", "html")}
 #: Above these sizes a table or a group of tables is folded away (``<details>``) to keep the page short.
@@ -121,7 +121,7 @@ def _analysis_blocks(tables: list[Table]) -> list[Block]:
 
 def what_was_run(cases: Sequence[Mapping[str, Any]], missing: Sequence[str], info: RunInfo,
                  order: Sequence[str] | None = None) -> Section:
-    from .plots import embedding_order
+    from .figures import embedding_order
 
     datasets = sorted({str(c["dataset"]) for c in cases})
     embeddings = embedding_order([str(c["embedding"]) for c in cases], order)
@@ -321,7 +321,7 @@ def write_report(out_dir: Path, cases: Sequence[Mapping[str, Any]], missing: Seq
     ``analysis`` is :func:`grid_analysis`'s answer when the caller already has it (the plugin prints its
     summary first); otherwise it is computed here with ``alpha`` and ``posthoc``.
     """
-    from .plots import PlotsUnavailableError, draw_figures
+    from .figures import PlotsUnavailableError, draw_figures
 
     outcome = ReportOutcome()
     grid, note = analysis if analysis is not None else grid_analysis(cases, alpha=alpha, posthoc=posthoc)
@@ -343,8 +343,8 @@ def write_report(out_dir: Path, cases: Sequence[Mapping[str, Any]], missing: Seq
 def grid_analysis(cases: Sequence[Mapping[str, Any]], *, alpha: float = 0.05,
                   posthoc: str = "wilcoxon-holm") -> tuple[Any, str]:
     """The grid's statistics, or None and the reason they cannot be computed."""
-    from .analysis import analyze
-    from .errors import AlbenchError
+    from ..analysis.grid import analyze
+    from ..errors import AlbenchError
 
     try:
         return analyze(list(cases), alpha=alpha, posthoc=posthoc), ""
@@ -358,8 +358,8 @@ def friedman_summary(analysis: Any, order: Sequence[str] | None = None) -> Table
     The full Friedman table (all mean ranks, F_ID, notes) is on the report page; this keeps the verdict
     and the top group readable in an 80-column terminal summary.
     """
-    from .grid_stats import POSTHOC_METHODS
-    from .plots import embedding_order
+    from ..stats.grid import POSTHOC_METHODS
+    from .figures import embedding_order
 
     rows = []
     method = "-"

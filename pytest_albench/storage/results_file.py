@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import AlbenchError
-from .outputs import RESULTS_FORMAT_VERSION
+from ..errors import AlbenchError
+from ..report.outputs import RESULTS_FORMAT_VERSION
 
 #: What every case record needs for tables, statistics and figures.
 REQUIRED_CASE_KEYS = ("case_id", "dataset", "embedding", "strategy", "runs")

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import BudgetError, DatasetError, EmbeddingError
+from ..errors import BudgetError, DatasetError, EmbeddingError
 from .heads import Head, make_head, numpy_seed
 from .metrics import accuracy, macro_f1, normalized_aulc
 from .provenance import environment_fingerprint
@@ -137,7 +137,7 @@ def run_active_learning(
 
     from .device import resolve_device
     from .provenance import stable_hash
-    from .strategies import QueryInputs, get_strategy, query, select_initial_pool
+    from ..strategies import QueryInputs, get_strategy, query, select_initial_pool
 
     spec = get_strategy(strategy)
     dev = resolve_device(device)
@@ -267,7 +267,7 @@ def _fill_needs(
     if "hidden" in needs:
         inputs.hidden = head.hidden(x_pool)
     if "sampled_proba" in needs:
-        from ._torch_ops import torch_generator
+        from ..strategies.kernels import torch_generator
 
         inputs.sampled_proba = head.sampled_proba(x_pool, n_samples, torch_generator(rng))
     if "head" in needs:

@@ -24,7 +24,7 @@ from itertools import combinations
 
 import numpy as np
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 __all__ = [
     "POSTHOC_METHODS",

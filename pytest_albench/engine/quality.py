@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DatasetError
+from ..errors import DatasetError
 
 __all__ = ["MEASURES", "QUALITY_VERSION", "embedding_quality", "problem_quality", "purity"]
 
@@ -130,7 +130,7 @@ def problem_quality(problem: Any, *, cache_dir: str | Path | None = None, seed: 
     The key hashes the arrays' content (not the dataset/embedding names), the measure settings and
     :data:`QUALITY_VERSION`, so a changed subsample, encoder or measure never reuses a stale value.
     """
-    from .cache import ArrayCache, CacheKey, resolve_cache_dir
+    from ..storage.cache import ArrayCache, CacheKey, resolve_cache_dir
 
     x_pool, y_pool, x_test, y_test = problem.x_pool, problem.y_pool, problem.x_test, problem.y_test
     key = CacheKey.from_inputs({

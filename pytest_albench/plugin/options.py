@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from .baseline import STATUSES, CompareSettings
-from .stats import PAIRED_TESTS
+from ..storage.baselines import STATUSES, CompareSettings
+from ..stats.paired import PAIRED_TESTS
 
 #: What each profile changes; explicit per-case settings (marker or call arguments) win.
 PROFILES: dict[str, dict[str, Any]] = {

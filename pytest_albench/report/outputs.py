@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .atomic import write_json_atomic, write_text_atomic
-from .report import render_csv, render_markdown
+from ..storage.atomic import write_json_atomic, write_text_atomic
+from .tables import render_csv, render_markdown
 
 RESULTS_FORMAT_VERSION = 1
 

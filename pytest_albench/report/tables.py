@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .stats import WIN_TIE_LOSS_TEST, mean_ranks, win_tie_loss
+from ..stats.paired import WIN_TIE_LOSS_TEST, mean_ranks, win_tie_loss
 
 Case = dict[str, Any]
 

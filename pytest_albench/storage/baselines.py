@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from .atomic import write_json_atomic
-from .errors import AlbenchError
-from .stats import paired_test
+from ..errors import AlbenchError
+from ..stats.paired import paired_test
 
 BASELINE_FORMAT_VERSION = 1
 STATUSES = ("ok", "improved", "regressed", "drift", "stale", "new")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 PAIRED_TESTS = {
     "ttest": "one-sided paired t-test",
