@@ -15,10 +15,11 @@ __version__ = "0.1.0"
 
 _LAZY = {
     # engine
-    "ALConfig": "engine.experiment",
-    "EngineSettings": "engine.experiment",
-    "run_experiment": "engine.experiment",
-    "run_seeds": "engine.experiment",
+    "ALConfig": "engine.config",
+    "Engine": "engine.engine",
+    "EngineSettings": "engine.engine",
+    "run_experiment": "engine.engine",
+    "run_seeds": "engine.engine",
     "run_active_learning": "engine.loop",
     "PoolProblem": "engine.loop",
     "RunResult": "engine.result",
@@ -48,7 +49,8 @@ _LAZY = {
 __all__ = sorted([*_LAZY, "cases", "__version__"])
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .engine.experiment import ALConfig, EngineSettings, run_experiment, run_seeds  # noqa: F401
+    from .engine.config import ALConfig  # noqa: F401
+    from .engine.engine import Engine, EngineSettings, run_experiment, run_seeds  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

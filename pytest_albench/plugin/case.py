@@ -36,7 +36,8 @@ class AlbenchRunner:
         self._progress = progress
 
     def __call__(self, dataset: str, embedding: str, strategy: str, *, seeds: Any = None, **overrides: Any) -> dict[str, Any]:
-        from ..engine.experiment import ALConfig, run_experiment
+        from ..engine.config import ALConfig
+        from ..engine.engine import run_experiment
 
         node = self._request.node
         marker = node.get_closest_marker("albench")

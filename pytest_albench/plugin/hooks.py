@@ -72,14 +72,14 @@ def _engine(config: pytest.Config) -> Any:
     state = config.stash[STATE_KEY]
     if state.engine is None:
         from ..engine.device import cap_threads, resolve_device
-        from ..engine.experiment import EngineSettings
+        from ..engine.engine import Engine
 
         if state.threads:
             cap_threads(state.threads)
         settings = config.stash[SETTINGS_KEY]
         worker = getattr(config, "workerinput", {}).get("workerid", "gw0")
         index = int(worker[2:]) if worker[2:].isdigit() else 0
-        state.engine = EngineSettings(
+        state.engine = Engine(
             data_dir=settings.data_dir,
             cache_dir=settings.cache_dir,
             device=resolve_device(settings.device, index),

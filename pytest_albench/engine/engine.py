@@ -1,89 +1,42 @@
 """From names to results: build the embedded pool for (dataset, embedding) and run the loop.
 
-This is the layer the pytest plugin calls. It keeps one embedded problem per process in memory, so a
-worker that runs several strategies or seeds on one (dataset, embedding) pair embeds once, and the
-on-disk cache makes that once per machine.
+This is the layer the pytest plugin calls (and the plain-Python entry point, ``run_experiment``).
 """
 
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError
+from .config import ALConfig
 from .loop import PoolProblem, ProgressCallback, run_active_learning
 from .result import RunResult
 
-#: The split/subsample stream is seeded separately from the run seed, so the (expensive) embedded
-#: pool is shared by all seeds; seeds vary the initial pool, the heads and the strategies.
-DEFAULT_SUBSAMPLE_SEED = 0
 
-
-@dataclass(frozen=True)
-class ALConfig:
-    """Everything that defines one AL case apart from the run seed."""
-
-    dataset: str = "bbc_news"
-    embedding: str = "minilm-l6"
-    strategy: str = "random"
-    initial_pool_size: int = 10
-    query_size: int = 10
-    cycles: int = 10
-    budget_schedule: tuple[int, ...] | None = None
-    initial_pool_method: str = "random"
-    head: str = "logistic"
-    head_params: tuple[tuple[str, Any], ...] = ()
-    max_pool: int | None = None
-    max_test: int | None = None
-    subsample_seed: int = DEFAULT_SUBSAMPLE_SEED
-    n_samples: int = 8
-
-    def __post_init__(self) -> None:
-        if isinstance(self.head_params, dict):
-            object.__setattr__(self, "head_params", tuple(sorted(self.head_params.items())))
-        if self.budget_schedule is not None:
-            object.__setattr__(self, "budget_schedule", tuple(int(b) for b in self.budget_schedule))
-        for name in ("initial_pool_size", "query_size", "cycles"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 0:
-                raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")
-        for name in ("max_pool", "max_test"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or value < 1):
-                raise ConfigError(f"{name} must be a positive integer or None, got {value!r}")
-
-    @property
-    def schedule(self) -> list[int]:
-        """Query sizes per cycle: the explicit schedule, else ``cycles`` × ``query_size``."""
-        if self.budget_schedule is not None:
-            return list(self.budget_schedule)
-        return [self.query_size] * self.cycles
-
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["head_params"] = dict(self.head_params)
-        out["budget_schedule"] = list(self.budget_schedule) if self.budget_schedule is not None else None
-        return out
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> ALConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(raw) - known)
-        if unknown:
-            raise ConfigError(f"unknown AL settings {unknown}; valid settings: {sorted(known)}")
-        return cls(**raw)
-
-    def with_overrides(self, **overrides: Any) -> ALConfig:
-        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+#: At most this many embedded problems stay in a process's memory. Cases reach a worker grouped by
+#: (dataset, embedding) pair far more often than not, so the pair in use and a few recent ones cover
+#: the reuse there is; an evicted pair is reloaded from the on-disk cache (milliseconds to seconds),
+#: never re-embedded.
+MAX_PROBLEMS = 4
+#: ... and at most this many bytes of embeddings: four 7B-encoder pools (4,096-d float32 over 100k+
+#: rows) would otherwise hold several GiB in each of eight xdist workers. The newest problem is always
+#: kept, whatever its size.
+MAX_PROBLEM_BYTES = 2 * 1024**3
 
 
 @dataclass
-class EngineSettings:
-    """Where things live and run; not part of a case's identity."""
+class Engine:
+    """The per-process engine: where things live and run, plus a bounded LRU of embedded problems.
+
+    None of its settings is part of a case's identity. One engine serves every case a process runs, so
+    a worker that runs several strategies or seeds on one (dataset, embedding) pair embeds once; the
+    on-disk cache makes that once per machine.
+    """
 
     data_dir: str | None = None
     cache_dir: str | None = None
@@ -91,19 +44,46 @@ class EngineSettings:
     progress: bool = True
     trust_remote_code: bool = False
     batch_size: int = 32
-    _problems: dict[tuple[Any, ...], PoolProblem] = field(default_factory=dict, repr=False)
+    max_problems: int = MAX_PROBLEMS
+    max_problem_bytes: int = MAX_PROBLEM_BYTES
+    _problems: OrderedDict[tuple[Any, ...], PoolProblem] = field(default_factory=OrderedDict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def problem_for(self, config: ALConfig, progress: ProgressCallback | None = None) -> PoolProblem:
         key = (config.dataset, config.embedding, config.max_pool, config.max_test, config.subsample_seed)
         with self._lock:
-            if key not in self._problems:
-                self._problems[key] = build_problem(config, self, progress)
-            return self._problems[key]
+            if key in self._problems:
+                self._problems.move_to_end(key)
+                return self._problems[key]
+            problem = build_problem(config, self, progress)
+            self._problems[key] = problem
+            self._evict()
+            return problem
+
+    def cached_problems(self) -> int:
+        """How many embedded problems this process holds now (for tests and diagnostics)."""
+        return len(self._problems)
+
+    def _evict(self) -> None:
+        while len(self._problems) > 1 and (
+            len(self._problems) > self.max_problems or _problem_bytes(self._problems.values()) > self.max_problem_bytes
+        ):
+            self._problems.popitem(last=False)
 
 
-def build_problem(config: ALConfig, settings: EngineSettings, progress: ProgressCallback | None = None) -> PoolProblem:
-    """Load the dataset, subsample large splits with the subsample stream, embed (cached)."""
+#: The name the engine had before it held the problem cache; kept for the public API.
+EngineSettings = Engine
+
+
+def _problem_bytes(problems: Iterable[PoolProblem]) -> int:
+    return sum(
+        int(getattr(p, name).nbytes) for p in problems
+        for name in ("x_pool", "x_test", "x_validation") if getattr(p, name, None) is not None
+    )
+
+
+def build_problem(config: ALConfig, settings: Engine, progress: ProgressCallback | None = None) -> PoolProblem:
+    """Load the dataset, subsample large splits (seeded by ``subsample_seed``), embed (cached)."""
     from ..data import load_dataset, subsample_indices
     from ..embeddings import embed_dataset
 
@@ -155,11 +135,11 @@ def build_problem(config: ALConfig, settings: EngineSettings, progress: Progress
 def run_experiment(
     config: ALConfig,
     seed: int = 0,
-    settings: EngineSettings | None = None,
+    settings: Engine | None = None,
     progress: ProgressCallback | None = None,
 ) -> RunResult:
     """Run one (config, seed) from names: the plain-Python entry point of the engine."""
-    settings = settings or EngineSettings()
+    settings = settings or Engine()
     problem = settings.problem_for(config, progress)
     return run_active_learning(
         problem,
@@ -178,8 +158,8 @@ def run_experiment(
 
 
 def run_seeds(
-    config: ALConfig, seeds: Iterable[int], settings: EngineSettings | None = None,
+    config: ALConfig, seeds: Iterable[int], settings: Engine | None = None,
     progress: ProgressCallback | None = None,
 ) -> list[RunResult]:
-    settings = settings or EngineSettings()
+    settings = settings or Engine()
     return [run_experiment(config, seed, settings, progress) for seed in seeds]

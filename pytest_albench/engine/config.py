@@ -1,0 +1,70 @@
+"""What one AL case is: the settings that, with a run seed, define a run (and its configuration hash)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+from ..errors import ConfigError
+
+#: Pool and test subsampling are seeded separately from the run seed, so the (expensive) embedded
+#: pool is shared by all seeds; seeds vary the initial pool, the heads and the strategies.
+DEFAULT_SUBSAMPLE_SEED = 0
+
+
+@dataclass(frozen=True)
+class ALConfig:
+    """Everything that defines one AL case apart from the run seed."""
+
+    dataset: str = "bbc_news"
+    embedding: str = "minilm-l6"
+    strategy: str = "random"
+    initial_pool_size: int = 10
+    query_size: int = 10
+    cycles: int = 10
+    budget_schedule: tuple[int, ...] | None = None
+    initial_pool_method: str = "random"
+    head: str = "logistic"
+    head_params: tuple[tuple[str, Any], ...] = ()
+    max_pool: int | None = None
+    max_test: int | None = None
+    subsample_seed: int = DEFAULT_SUBSAMPLE_SEED
+    n_samples: int = 8
+
+    def __post_init__(self) -> None:
+        if isinstance(self.head_params, dict):
+            object.__setattr__(self, "head_params", tuple(sorted(self.head_params.items())))
+        if self.budget_schedule is not None:
+            object.__setattr__(self, "budget_schedule", tuple(int(b) for b in self.budget_schedule))
+        for name in ("initial_pool_size", "query_size", "cycles"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 0:
+                raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")
+        for name in ("max_pool", "max_test"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ConfigError(f"{name} must be a positive integer or None, got {value!r}")
+
+    @property
+    def schedule(self) -> list[int]:
+        """Query sizes per cycle: the explicit schedule, else ``cycles`` × ``query_size``."""
+        if self.budget_schedule is not None:
+            return list(self.budget_schedule)
+        return [self.query_size] * self.cycles
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["head_params"] = dict(self.head_params)
+        out["budget_schedule"] = list(self.budget_schedule) if self.budget_schedule is not None else None
+        return out
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> ALConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise ConfigError(f"unknown AL settings {unknown}; valid settings: {sorted(known)}")
+        return cls(**raw)
+
+    def with_overrides(self, **overrides: Any) -> ALConfig:
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
