@@ -293,6 +293,9 @@ def build_dataset(
     names, encoded = encode_labels({s: labels for s, (_, labels) in raw.items()}, class_names)
     splits = {s: Split(s, tuple(raw[s][0]), encoded[s]) for s in raw}
     _check_train(name, splits["train"])
+    for split in ("validation", "test"):
+        if split in splits:
+            _check_classes_in_train(name, split, splits[split], splits["train"], names)
     if "validation" not in splits:
         splits["train"], splits["validation"] = carve_validation(name, splits["train"], validation_fraction)
     return TextDataset(name, source, names, splits["train"], splits["validation"], splits["test"])
@@ -303,6 +306,24 @@ def _check_raw(name: str, split: str, texts: Sequence[str], labels: Sequence[Any
         raise DatasetError(f"dataset {name!r}: the {split} split is empty; it needs at least one row")
     if len(texts) != len(labels):
         raise DatasetError(f"dataset {name!r}: {split} has {len(texts)} texts but {len(labels)} labels")
+    if not any(isinstance(t, str) and t.strip() for t in texts):
+        raise DatasetError(
+            f"dataset {name!r}: every text of the {split} split is empty; check that the text column holds "
+            "the documents (and that the file's columns are not shifted)"
+        )
+
+
+def _check_classes_in_train(name: str, split: str, evaluated: Split, train: Split, names: Sequence[str]) -> None:
+    """A class that occurs in test (or validation) but never in train caps accuracy without a word."""
+    absent = sorted(set(np.unique(evaluated.labels).tolist()) - set(np.unique(train.labels).tolist()))
+    if absent:
+        shown = ", ".join(repr(names[i]) for i in absent[:10]) + (" ..." if len(absent) > 10 else "")
+        count = int(np.isin(evaluated.labels, absent).sum())
+        raise DatasetError(
+            f"dataset {name!r}: {len(absent)} label(s) of the {split} split never occur in train ({shown}; "
+            f"{count} {split} row(s)); no model can learn them. Add training rows for those classes or drop "
+            f"those {split} rows (check that the splits use the same label names)"
+        )
 
 
 def _check_train(name: str, train: Split) -> None:

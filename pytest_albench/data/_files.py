@@ -14,6 +14,7 @@ import io
 import json
 import os
 import sys
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -134,7 +135,26 @@ def read_parquet(path: Path) -> RawSplit:
 
 
 def read_split_file(path: Path) -> RawSplit:
-    """Dispatch on the extension; every reader returns ``(texts, raw labels)``."""
+    """Dispatch on the extension; every reader returns ``(texts, raw labels)``.
+
+    Undecodable bytes and broken compression are reported with the file's name and the fix, never as a
+    bare ``UnicodeDecodeError`` or ``BadGzipFile``.
+    """
+    try:
+        return _read_by_extension(path)
+    except UnicodeDecodeError as exc:
+        raise DatasetError(
+            f"{path}: not UTF-8 text (byte {exc.start}: {exc.object[exc.start:exc.start + 1]!r}); re-encode the "
+            f"file as UTF-8, e.g. iconv -f latin1 -t utf-8 {path.name} > {path.name}.utf8"
+        ) from None
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raise DatasetError(
+            f"{path}: not a readable gzip file ({exc}); compress it with gzip, or drop the .gz ending if it "
+            "is plain text"
+        ) from None
+
+
+def _read_by_extension(path: Path) -> RawSplit:
     name = path.name
     if name.endswith((".csv", ".csv.gz")):
         return read_csv(path)
@@ -195,6 +215,7 @@ def _dataset_folder(name: str, root: Path | None) -> Path:
             f"local dataset {name!r} needs a data folder: pass --albench-data-dir (data_dir=...) or set "
             "ALBENCH_DATA_DIR to a folder holding <name>/train.csv and <name>/test.csv"
         )
+    _check_folder_name(name, root)
     folder = root / name
     if not folder.is_dir():
         found = local_dataset_names(root)
@@ -205,6 +226,16 @@ def _dataset_folder(name: str, root: Path | None) -> Path:
             f"Datasets found under {root}: {', '.join(found) or 'none'}"
         )
     return folder
+
+
+def _check_folder_name(name: str, root: Path) -> None:
+    """A local dataset is a folder directly under the data dir: no paths out of it (``..``, absolute)."""
+    candidate = Path(name)
+    if not name or candidate.is_absolute() or len(candidate.parts) != 1 or name in (".", "..") or "\\" in name:
+        raise DatasetError(
+            f"local dataset name {name!r} is not a folder name: a local dataset is <data dir>/<name> with no "
+            f"path separators or '..' (data dir: {root}); to use another folder, pass it as --albench-data-dir"
+        )
 
 
 def _read_nonempty(path: Path, split: str) -> RawSplit:
