@@ -1,4 +1,4 @@
-"""The peer benchmark's (benchmarks/perf/peers.py) logic that does not depend on timing.
+"""The peer benchmark's (``python -m benchmarks.perf.peers``) logic that does not depend on timing.
 
 Why: the benchmark's numbers are only comparable if the pool resizing is deterministic, the overlap
 is computed as documented, expensive peers are skipped by the stated extrapolation rule, and a
@@ -10,17 +10,14 @@ the peers themselves skip when the optional peers are not installed (CI does not
 from __future__ import annotations
 
 import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-PERF = Path(__file__).resolve().parents[1] / "benchmarks" / "perf"
-sys.path.insert(0, str(PERF))
-
-import peer_adapters as pa  # noqa: E402
-import peers  # noqa: E402
+from benchmarks.perf import peers
+from benchmarks.perf.common.pools import gaussian_pool
+from benchmarks.perf.peers import adapters as pa
 
 HAVE_SKACTIVEML = importlib.util.find_spec("skactiveml") is not None
 HAVE_SMALL_TEXT = importlib.util.find_spec("small_text") is not None
@@ -67,8 +64,8 @@ def test_resize_pool_subsample_full_and_tile() -> None:
     again_x, _, _ = peers.resize_pool(x, y, 250, seed=1, jitter=0.01)
     assert sub_x.shape == (250, 6) and "subsample" in how
     np.testing.assert_array_equal(sub_x, again_x)
-    rows = {r.tobytes() for r in x}
-    assert all(r.tobytes() in rows for r in sub_x)
+    label_of = {r.tobytes(): int(label) for r, label in zip(x, y, strict=True)}
+    assert all(label_of[r.tobytes()] == label for r, label in zip(sub_x, sub_y, strict=True))  # rows of x, labels kept
     full_x, _, how = peers.resize_pool(x, y, peers.resolve_size(995, 1000), seed=1, jitter=0.01)
     assert full_x is x and "whole pool" in how
     big_x, _, how = peers.resize_pool(x, y, 2500, seed=1, jitter=0.01)
@@ -166,11 +163,10 @@ def test_without_peers_the_harness_still_measures_our_side(
         raise ImportError(f"No module named {name!r}")
 
     monkeypatch.setattr(pa, "_import", no_peers)
-    monkeypatch.setattr(peers, "run_in_fresh_process", peers.run_peer_task)  # in-process: fast
     status = peers.main([
         "--synthetic", "--synthetic-rows", "240", "--dim", "8", "--classes", "3", "--per-class", "4",
         "--batch", "5", "--strategies", "margin", "--repeats", "1", "--threads", "0", "--al-cycles", "0",
-    ])
+    ], runner=peers.run_peer_task)  # in-process: fast
     out = capsys.readouterr().out
     assert status == 0
     assert pa.INSTALL_HINT in out
@@ -180,8 +176,8 @@ def test_without_peers_the_harness_still_measures_our_side(
 
 
 def _tiny_task(tmp_path: Path, strategy: str, libraries: tuple[str, ...], al_cycles: int = 0) -> peers.PeerTask:
-    x, y = peers.sc.gaussian_pool(400, 8, 3, seed=0, spread=2.0)
-    xt, yt = peers.sc.gaussian_pool(90, 8, 3, seed=0, spread=2.0)
+    x, y = gaussian_pool(400, 8, 3, seed=0, spread=2.0)
+    xt, yt = gaussian_pool(90, 8, 3, seed=0, spread=2.0)
     np.savez(tmp_path / "pool.npz", x=x, y=y, n_classes=np.int64(3))
     np.savez(tmp_path / "test.npz", x=xt, y=yt)
     return peers.PeerTask(strategy, str(tmp_path / "pool.npz"), str(tmp_path / "test.npz"), libraries, batch=10,

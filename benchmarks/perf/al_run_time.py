@@ -2,12 +2,12 @@
 
 Issue #6's end-to-end target: any strategy's full run on the 10k pool (initial pool of 770, 20
 queries of 50, head training and test evaluation every cycle) in under 10 s on a 2-core CPU. One
-query's cost (``strategy_cost.py``) does not show that: a run also pays 21 head fits, 21 test
+query's cost (``strategy_cost``) does not show that: a run also pays 21 head fits, 21 test
 evaluations, and whatever a strategy rebuilds every cycle.
 
 Usage (from the repository root)::
 
-    python benchmarks/perf/al_run_time.py --threads 1 [--strategies margin badge ...] [--markdown]
+    python -m benchmarks.perf.al_run_time --threads 1 [--strategies margin badge ...] [--markdown]
 
 Each strategy runs in the same process one after another through ``run_active_learning`` exactly
 as the plugin runs it; the reported times are the run's own ``total_time_s`` and the sums of its
@@ -22,16 +22,17 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .common.machine import load_line, machine_lines
+from .common.pools import add_data_options, embedded_splits
+
+if TYPE_CHECKING:
+    from pytest_albench.engine.loop import PoolProblem
 
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-
-from strategy_cost import add_data_options, embedded_splits, load_line, machine_lines  # noqa: E402
-
-
-def build_problem(data_dir: Path, dataset: str, encoder: str, cache_dir: str | None, device: str) -> object:
-    """The pool (train + validation, the same rows as strategy_cost.py) and the test split."""
+def build_problem(data_dir: Path, dataset: str, encoder: str, cache_dir: str | None, device: str) -> PoolProblem:
+    """The pool (train + validation, the same rows as strategy_cost) and the test split."""
     from pytest_albench.engine.loop import PoolProblem
 
     splits = embedded_splits(dataset, encoder, data_dir, cache_dir, device)
@@ -44,7 +45,7 @@ def build_problem(data_dir: Path, dataset: str, encoder: str, cache_dir: str | N
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     from pytest_albench.strategies import strategy_names
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.perf.al_run_time", description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add_data_options(parser, synthetic=False)
     parser.add_argument("--strategies", nargs="*", default=None, help=f"default: all ({', '.join(strategy_names())})")
@@ -69,7 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     if not args.data_dir or not (Path(args.data_dir) / args.dataset).is_dir():
-        print(f"al_run_time: no {args.dataset} folder under --data-dir {args.data_dir}; pass --data-dir", file=sys.stderr)
+        print(f"al_run_time: no {args.dataset} folder under --data-dir {args.data_dir}; pass --data-dir",
+              file=sys.stderr)
         return 2
     for line in machine_lines(args.device):
         print(line)
@@ -97,7 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  {name}: {total:.2f} s; {load_line()}", flush=True)
     from tabulate import tabulate
 
-    headers = ["strategy", "run (s)", "queries (s)", "head fits (s)", "rest (s)", "AULC", f"< {args.target_seconds:g} s"]
+    headers = ["strategy", "run (s)", "queries (s)", "head fits (s)", "rest (s)", "AULC",
+               f"< {args.target_seconds:g} s"]
     print(tabulate(rows, headers=headers, tablefmt="github" if args.markdown else "simple", disable_numparse=True))
     print("rest = initial pool selection, test/validation evaluation and bookkeeping")
     if over:
