@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from pytest_albench.record import CaseRecord, check_record
 from pytest_albench.storage.baselines import (
     BaselineFileError,
     CompareSettings,
@@ -22,16 +23,18 @@ from pytest_albench.storage.baselines import (
 ENV = {"versions": {"pytest-albench": "0.1.0", "torch": "2.13.0"}, "platform": "Linux-x86_64", "device": "cpu"}
 
 
-def make_case(aulcs: list[float], config_hash: str = "abc", env: dict[str, Any] | None = None) -> dict[str, Any]:
+def make_case(aulcs: list[float], config_hash: str = "abc", env: dict[str, Any] | None = None) -> CaseRecord:
     runs = [
-        {"seed": seed, "aulc": a, "final_accuracy": a + 0.05, "curve": {"n_labeled": [10, 20], "accuracy": [a - 0.1, a + 0.1]}}
+        {"seed": seed, "aulc": a, "final_accuracy": a + 0.05,
+         "curve": {"n_labeled": [10, 20], "accuracy": [a - 0.1, a + 0.1]}}
         for seed, a in enumerate(aulcs)
     ]
-    return {
+    return check_record({
         "case_id": "test_al[bbc_news-minilm-l6-margin]", "nodeid": "b/test_x.py::test_al[bbc_news-minilm-l6-margin]",
+        "dataset": "bbc_news", "embedding": "minilm-l6", "strategy": "margin",
         "profile": "smoke", "config": {"strategy": "margin"}, "config_hash": config_hash, "runs": runs,
         "environment": env or ENV,
-    }
+    }, "make_case")
 
 
 SETTINGS = CompareSettings(tolerance=0.01, alpha=0.05, test="ttest")
@@ -118,3 +121,19 @@ def test_write_is_atomic_and_leaves_no_temp_files(tmp_path: Path) -> None:
         write_baseline(path, bad)
     assert read_baseline(path)["per_seed"]["0"]["aulc"] == 0.8
     assert [p.name for p in tmp_path.iterdir()] == ["case.json"]
+
+
+@pytest.mark.parametrize("current, stored, status", [
+    ([0.8, 0.8, 0.8], None, "new"),
+    ([0.5, 0.5, 0.5], "other", "stale"),  # carries the baseline's configuration
+    ([0.75, 0.77, 0.73], "abc", "regressed"),  # carries the paired test
+    ([0.80, 0.81, 0.79], "abc", "ok"),
+])
+def test_every_verdict_fits_the_case_record_and_json(current: list[float], stored: str | None, status: str) -> None:
+    """The verdict is stored in the case record: it must pass the record's reader and survive JSON."""
+    baseline = None if stored is None else baseline_from_case(make_case([0.80, 0.81, 0.79], config_hash=stored))
+    case = make_case(current)
+    case["baseline"] = compare(case, baseline, SETTINGS).to_dict()
+    again = json.loads(json.dumps(case, allow_nan=False))
+    assert check_record(again, "verdict") == case
+    assert again["baseline"]["status"] == status

@@ -13,6 +13,10 @@ from synthetic_results import results_document, write_results
 from pytest_albench.report.cli import main
 from pytest_albench.storage.results_file import ResultsFileError, load_and_merge, load_results
 
+#: A results file with one case ``x`` that has every required field but its runs (``RUNS``).
+CASE_X = ('{"format_version": 1, "cases": [{"case_id": "x", "nodeid": "t.py::x", "dataset": "d", "embedding": "e", '
+          '"strategy": "s", "runs": RUNS}]}')
+
 
 def run_cli(*args: str | Path) -> int:
     return main([str(a) for a in args])
@@ -33,7 +37,7 @@ class TestLoading:
         assert load_results(packed).cases == load_results(plain).cases
         cut = tmp_path / "cut.json.gz"
         cut.write_bytes(packed.read_bytes()[:40])
-        with pytest.raises(ResultsFileError, match="cut.json.gz cannot be read"):
+        with pytest.raises(ResultsFileError, match=r"cut\.json\.gz cannot be read"):
             load_results(cut)
 
     @pytest.mark.parametrize("content, problem", [
@@ -42,9 +46,14 @@ class TestLoading:
         ('{"format_version": 7, "cases": []}', "has format_version 7"),
         ('{"format_version": 1}', "has no 'cases' list"),
         ('[1, 2]', "holds a JSON list"),
-        ('{"format_version": 1, "cases": [{"case_id": "x"}]}', "case x lacks 'dataset'"),
-        ('{"format_version": 1, "cases": [{"case_id": "x", "dataset": "d", "embedding": "e", '
-         '"strategy": "s", "runs": [{"seed": 0}]}]}', "a run of case x lacks 'aulc'"),
+        ('{"format_version": 1, "cases": [{"case_id": "x"}]}',
+         "case x lacks 'nodeid', 'dataset', 'embedding', 'strategy', 'runs'"),
+        ('{"format_version": 1, "cases": [3]}', "case #0 is an integer"),
+        (CASE_X.replace("RUNS", '[{"seed": 0}]'), r"case x: runs\[0\] lacks 'aulc', 'final_accuracy'"),
+        (CASE_X.replace("RUNS", '[{"seed": 0, "aulc": "0.8", "final_accuracy": 0.7}]'),
+         r"case x: runs\[0\]\.aulc is a string \('0\.8'\), expected a number"),
+        (CASE_X.replace("RUNS", "[]"), "case x has no runs"),
+        (CASE_X.replace("RUNS", "{}"), "case x: runs is an object"),
     ])
     def test_a_bad_file_is_named_with_its_problem(self, tmp_path: Path, content: str, problem: str) -> None:
         path = tmp_path / "bad.json"
@@ -106,11 +115,12 @@ class TestCommand:
     def test_python_dash_m_runs_the_report_command(self, tmp_path: Path) -> None:
         bad = tmp_path / "bad.json"
         bad.write_text("{}")
-        done = subprocess.run([sys.executable, "-m", "pytest_albench", "report", str(bad), "--out", str(tmp_path / "o")],
-                              capture_output=True, text=True, check=False)
+        command = [sys.executable, "-m", "pytest_albench", "report", str(bad), "--out", str(tmp_path / "o")]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
         assert done.returncode == 2
         assert f"python -m pytest_albench report: error: results file {bad} has no 'format_version'" in done.stderr
-        unknown = subprocess.run([sys.executable, "-m", "pytest_albench", "plot"], capture_output=True, text=True, check=False)
+        unknown = subprocess.run([sys.executable, "-m", "pytest_albench", "plot"],
+                                 capture_output=True, text=True, check=False)
         assert unknown.returncode == 2 and "unknown command 'plot'" in unknown.stderr
 
 

@@ -13,18 +13,19 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
-from .atomic import write_json_atomic
 from ..errors import AlbenchError
+from ..record import BaselineVerdict, CaseRecord
 from ..stats.paired import paired_test
+from .atomic import write_json_atomic
 
 BASELINE_FORMAT_VERSION = 1
-STATUSES = ("ok", "improved", "regressed", "drift", "stale", "new")
 #: Values from the same environment that differ by less than this count as identical (JSON floats).
 EXACT_ATOL = 1e-9
 
@@ -46,8 +47,9 @@ class Verdict:
     message: str
     details: dict[str, Any] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"status": self.status, "message": self.message, **self.details}
+    def to_dict(self) -> BaselineVerdict:
+        """The verdict as the case record stores it; ``details`` holds its optional keys (see :func:`compare`)."""
+        return cast(BaselineVerdict, {"status": self.status, "message": self.message, **self.details})
 
 
 def case_file_name(case_id: str) -> str:
@@ -60,7 +62,7 @@ def case_file_name(case_id: str) -> str:
     return f"{safe}.json"
 
 
-def baseline_from_case(case: dict[str, Any]) -> dict[str, Any]:
+def baseline_from_case(case: CaseRecord) -> dict[str, Any]:
     """The stored form of a finished case: per-seed summaries, the mean curve and provenance."""
     runs = case["runs"]
     curves = np.array([r["curve"]["accuracy"] for r in runs], dtype=float)
@@ -112,11 +114,11 @@ def read_baseline(path: Path) -> dict[str, Any] | None:
     return raw
 
 
-def write_baseline(path: Path, case: dict[str, Any]) -> None:
+def write_baseline(path: Path, case: CaseRecord) -> None:
     write_json_atomic(path, baseline_from_case(case))
 
 
-def compare(case: dict[str, Any], baseline: dict[str, Any] | None, settings: CompareSettings) -> Verdict:
+def compare(case: CaseRecord, baseline: dict[str, Any] | None, settings: CompareSettings) -> Verdict:
     """The verdict for a finished case against its stored baseline."""
     if baseline is None:
         return Verdict("new", "no stored baseline; run with --albench-update=new to store one")
@@ -154,7 +156,8 @@ def compare(case: dict[str, Any], baseline: dict[str, Any] | None, settings: Com
             details,
         )
     if result.mean_delta > settings.tolerance and result.p_better < settings.alpha:
-        return Verdict("improved", f"AULC improved by {result.mean_delta:.4f} (p = {result.p_better:.3g})\n{table}", details)
+        message = f"AULC improved by {result.mean_delta:.4f} (p = {result.p_better:.3g})\n{table}"
+        return Verdict("improved", message, details)
     same_env = _comparable_environment(baseline["environment"]) == _comparable_environment(case["environment"])
     exact = all(
         abs(float(current[s]["aulc"]) - float(baseline["per_seed"][s]["aulc"])) <= EXACT_ATOL
@@ -171,13 +174,15 @@ def compare(case: dict[str, Any], baseline: dict[str, Any] | None, settings: Com
     return Verdict("ok", f"within tolerance (mean delta {result.mean_delta:+.4f})", details)
 
 
-def _comparable_environment(env: dict[str, Any]) -> dict[str, Any]:
+def _comparable_environment(env: Mapping[str, Any]) -> dict[str, Any]:
     return {k: env.get(k) for k in ("versions", "platform", "device")}
 
 
 def _per_seed_table(seeds: list[str], base: list[float], cur: list[float]) -> str:
     from tabulate import tabulate
 
-    rows = [[s, f"{b:.4f}", f"{c:.4f}", f"{c - b:+.4f}"] for s, b, c in zip(seeds, base, cur)]
+    rows = [[s, f"{b:.4f}", f"{c:.4f}", f"{c - b:+.4f}"] for s, b, c in zip(seeds, base, cur, strict=True)]
     rows.append(["mean", f"{np.mean(base):.4f}", f"{np.mean(cur):.4f}", f"{np.mean(cur) - np.mean(base):+.4f}"])
-    return tabulate(rows, headers=["seed", "baseline AULC", "current AULC", "difference"], tablefmt="simple", disable_numparse=True)
+    table: str = tabulate(rows, headers=["seed", "baseline AULC", "current AULC", "difference"], tablefmt="simple",
+                          disable_numparse=True)
+    return table

@@ -1,9 +1,10 @@
-"""Read saved results files (``--albench-json``) back, check them, and merge several into one grid.
+"""Results files (``--albench-json``): the document written, read back, checked, and several merged into one grid.
 
 Why this exists: the report of a grid that took hours must be rebuildable later, and past runs must be
 comparable side by side, without rerunning anything. A results file may be old, hand-edited or cut
 off by a full disk, so every problem is reported with the file it is in and what to do about it,
-never as a ``KeyError`` deep inside a table.
+never as a ``KeyError`` deep inside a table. Each case is checked by :func:`pytest_albench.record.check_record`,
+the one definition of a case record.
 """
 
 from __future__ import annotations
@@ -18,11 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import AlbenchError
-from ..report.outputs import RESULTS_FORMAT_VERSION
+from ..record import CaseRecord, RecordError, check_record
 
-#: What every case record needs for tables, statistics and figures.
-REQUIRED_CASE_KEYS = ("case_id", "dataset", "embedding", "strategy", "runs")
-REQUIRED_RUN_KEYS = ("seed", "aulc", "final_accuracy")
+#: Version of the document around the cases; each case carries its own ``record_version``.
+RESULTS_FORMAT_VERSION = 1
 #: A run label becomes part of a variant ("run=old"), so it must not contain spaces or "=".
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")
 
@@ -38,7 +38,7 @@ class ResultsFile:
     path: str
     profile: str
     seeds: tuple[int, ...]
-    cases: list[dict[str, Any]]
+    cases: list[CaseRecord]
     missing: list[str]
     label: str | None = None
 
@@ -48,7 +48,7 @@ class MergedResults:
     """The cases of several files as one grid, with the files they came from (for the report)."""
 
     files: list[ResultsFile]
-    cases: list[dict[str, Any]] = field(default_factory=list)
+    cases: list[CaseRecord] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
 
     @property
@@ -58,6 +58,18 @@ class MergedResults:
     @property
     def seeds(self) -> list[int]:
         return sorted({s for f in self.files for s in f.seeds})
+
+
+def results_document(profile: str, seeds: Sequence[int], cases: Sequence[CaseRecord],
+                     missing: Sequence[str]) -> dict[str, Any]:
+    """The document ``--albench-json`` writes: cases in node-id order, so serial and xdist runs agree."""
+    return {
+        "format_version": RESULTS_FORMAT_VERSION,
+        "profile": profile,
+        "seeds": list(seeds),
+        "cases": sorted(cases, key=lambda c: c["nodeid"]),
+        "missing": sorted(missing),
+    }
 
 
 def load_results(path: str | os.PathLike[str], label: str | None = None) -> ResultsFile:
@@ -96,33 +108,23 @@ def _validate(document: Any, where: str, label: str | None) -> ResultsFile:
     if not isinstance(cases, list):
         problem = "has no 'cases' list" if cases is None else f"has 'cases' of type {type(cases).__name__}, not a list"
         raise ResultsFileError(f"results file {where} {problem}; is it a results file written by --albench-json?")
-    for index, case in enumerate(cases):
-        _check_case(case, index, where)
-    seeds = document.get("seeds") or sorted({int(r["seed"]) for c in cases for r in c["runs"]})
+    checked = [_check_case(case, index, where) for index, case in enumerate(cases)]
+    seeds = document.get("seeds") or sorted({int(r["seed"]) for c in checked for r in c["runs"]})
     return ResultsFile(
         path=where,
         profile=str(document.get("profile", "?")),
         seeds=tuple(int(s) for s in seeds),
-        cases=cases,
+        cases=checked,
         missing=[str(m) for m in document.get("missing", [])],
         label=label,
     )
 
 
-def _check_case(case: Any, index: int, where: str) -> None:
-    if not isinstance(case, dict):
-        raise ResultsFileError(f"results file {where}: case #{index} is not an object")
-    name = case.get("case_id", f"#{index}")
-    lacking = [k for k in REQUIRED_CASE_KEYS if k not in case]
-    if lacking:
-        raise ResultsFileError(f"results file {where}: case {name} lacks {', '.join(map(repr, lacking))}")
-    runs = case["runs"]
-    if not isinstance(runs, list) or not runs:
-        raise ResultsFileError(f"results file {where}: case {name} has no runs")
-    for run in runs:
-        missing = [k for k in REQUIRED_RUN_KEYS if not isinstance(run, dict) or k not in run]
-        if missing:
-            raise ResultsFileError(f"results file {where}: a run of case {name} lacks {', '.join(map(repr, missing))}")
+def _check_case(case: object, index: int, where: str) -> CaseRecord:
+    try:
+        return check_record(case, f"results file {where}", index=index)
+    except RecordError as exc:
+        raise ResultsFileError(str(exc)) from None
 
 
 def parse_label(text: str) -> tuple[str, str]:
@@ -136,11 +138,13 @@ def parse_label(text: str) -> tuple[str, str]:
     return name, path
 
 
-def _labelled(case: dict[str, Any], label: str) -> dict[str, Any]:
+def _labelled(case: CaseRecord, label: str) -> CaseRecord:
     """A copy of the case whose variant (and id) carries ``run=<label>``, so tables keep runs apart."""
-    variant = " ".join(part for part in (case.get("variant", ""), f"run={label}") if part)
-    nodeid = case.get("nodeid", case["case_id"])
-    return {**case, "variant": variant, "run_label": label, "nodeid": f"{nodeid} [run={label}]"}
+    labelled = case.copy()
+    labelled["variant"] = " ".join(part for part in (case.get("variant", ""), f"run={label}") if part)
+    labelled["run_label"] = label
+    labelled["nodeid"] = f"{case['nodeid']} [run={label}]"
+    return labelled
 
 
 def merge_results(files: Sequence[ResultsFile]) -> MergedResults:
