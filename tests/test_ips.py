@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pytest
@@ -87,7 +88,7 @@ def test_labels_of_the_wrong_length_are_a_config_error() -> None:
 
 def test_unknown_method_lists_the_valid_ones() -> None:
     x, _ = pool()
-    with pytest.raises(UnknownNameError, match="Did you mean 'typiclust'.*coreset, probcover, random"):
+    with pytest.raises(UnknownNameError, match=r"Did you mean 'typiclust'.*coreset, probcover, random"):
         select_initial_pool("typiclus", x, 5, np.random.default_rng(0))
 
 
@@ -128,5 +129,33 @@ def test_registered_method_is_used_and_validated(temporary_names: list[str]) -> 
     temporary_names.extend(["first_rows", "repeats"])
     x, _ = pool()
     assert select_initial_pool("first_rows", x, 3, np.random.default_rng(0)).tolist() == [0, 1, 2]
-    with pytest.raises(StrategyError, match="repeated"):
+    with pytest.raises(StrategyError, match=r"initial pool method 'repeats' returned duplicate indices: \[0\]"):
         select_initial_pool("repeats", x, 3, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("returned, message", [
+    ([0, 1], r"initial pool method 'bad_pool' returned 2 indices, expected 3"),
+    ([0, 1, 90], r"initial pool method 'bad_pool' returned indices outside the pool \[0, 90\)"),
+    ([-1, 0, 1], r"returned indices outside the pool"),
+    ([0.0, 1.0, 2.0], r"initial pool method 'bad_pool' must return a 1-d array of integer indices"),
+    ([[0, 1, 2]], r"must return a 1-d array of integer indices"),
+])
+def test_pools_are_checked_by_the_one_selection_validator(
+    temporary_names: list[str], returned: list[Any], message: str
+) -> None:
+    """Strategies and initial-pool methods share one validator, so a bad pool gets a strategy's words."""
+
+    @register_ips("bad_pool")
+    def bad_pool(
+        embeddings: torch.Tensor,
+        k0: int,
+        rng: np.random.Generator,
+        labels: np.ndarray | None,
+        n_classes: int | None,
+    ) -> list[Any]:
+        return returned
+
+    temporary_names.append("bad_pool")
+    x, _ = pool()
+    with pytest.raises(StrategyError, match=message):
+        select_initial_pool("bad_pool", x, 3, np.random.default_rng(0))

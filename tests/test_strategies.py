@@ -246,6 +246,34 @@ def test_exact_ties_are_broken_by_the_seed() -> None:
     assert len(picks) > 1
 
 
+MARGIN_PROBA = [
+    [0.48, 0.04, 0.48],  # labeled, margin 0: never picked
+    [0.20, 0.30, 0.50],  # margin 0.20; the two largest are not the first two columns
+    [0.05, 0.45, 0.50],  # margin 0.05: the one smallest margin
+    [0.30, 0.50, 0.20],  # margin 0.20 from the same values as row 1 in another class order: an exact tie
+    [0.50, 0.20, 0.30],  # margin 0.20: the third of the tie
+    [0.27, 0.49, 0.24],  # margin 0.22, yet the lowest max and the highest entropy: only margin leaves it
+    [0.90, 0.05, 0.05],  # confident
+]
+
+
+def test_margin_ranks_by_the_top_two_gap_and_leaves_exact_ties_to_the_seeded_generator() -> None:
+    """Margin's definition on hand-made probabilities (this replaces an empirical 'margin beats random' test).
+
+    The smallest p(top1) − p(top2) goes first whatever the class order; among exactly tied rows the
+    seeded generator decides, so one seed always gives the same pick and every tied row wins for some seed.
+    """
+    inputs = inputs_from_proba(MARGIN_PROBA)
+    top_two = np.sort(np.asarray(MARGIN_PROBA, dtype=np.float32), axis=1)[:, -2:]
+    torch.testing.assert_close(margin_scores(inputs.proba), torch.from_numpy(top_two[:, 1] - top_two[:, 0]))
+    picks = [query("margin", inputs, 2, np.random.default_rng(seed)).tolist() for seed in range(24)]
+    assert all(first == 2 and second in (1, 3, 4) for first, second in picks)
+    assert {second for _, second in picks} == {1, 3, 4}
+    assert picks == [query("margin", inputs, 2, np.random.default_rng(seed)).tolist() for seed in range(24)]
+    whole_tie = query("margin", inputs, 4, np.random.default_rng(0)).tolist()
+    assert whole_tie[0] == 2 and sorted(whole_tie[1:]) == [1, 3, 4]
+
+
 def test_bald_picks_points_where_confident_passes_disagree() -> None:
     confident_agree = [[0.95, 0.05]] * 4
     confident_disagree = [[0.95, 0.05], [0.05, 0.95]] * 2

@@ -30,10 +30,14 @@ class ALConfig:
     max_test: int | None = None
     subsample_seed: int = DEFAULT_SUBSAMPLE_SEED
     n_samples: int = 8
+    #: The strategy's declared keywords (``dropquery``'s ``rate``, ...), checked here against its
+    #: declarations; given as a dict, stored sorted like ``head_params``.
+    strategy_params: tuple[tuple[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
         if isinstance(self.head_params, dict):
             object.__setattr__(self, "head_params", tuple(sorted(self.head_params.items())))
+        object.__setattr__(self, "strategy_params", self._checked_strategy_params())
         if self.budget_schedule is not None:
             object.__setattr__(self, "budget_schedule", tuple(int(b) for b in self.budget_schedule))
         for name in ("initial_pool_size", "query_size", "cycles"):
@@ -45,6 +49,27 @@ class ALConfig:
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise ConfigError(f"{name} must be a positive integer or None, got {value!r}")
 
+    def _checked_strategy_params(self) -> tuple[tuple[str, Any], ...]:
+        """The parameters validated against the strategy's declarations, as a sorted tuple.
+
+        Validated when the case is built, so a bad value fails before any embedding or training with
+        a message naming the parameter, the strategy and the valid range (or the valid names).
+        """
+        raw = self.strategy_params
+        if not isinstance(raw, (dict, tuple, list)):
+            raise ConfigError(f"strategy_params must be a dict of parameter names to values, got {raw!r}")
+        try:
+            values = dict(raw)
+        except (TypeError, ValueError):
+            raise ConfigError(f"strategy_params must be a dict of parameter names to values, got {raw!r}") from None
+        if not values:
+            return ()
+        if not all(isinstance(name, str) for name in values):
+            raise ConfigError(f"strategy_params must have str names, got {sorted(map(repr, values))}")
+        from ..strategies import get_strategy
+
+        return tuple(sorted(get_strategy(self.strategy).check_params(values).items()))
+
     @property
     def schedule(self) -> list[int]:
         """Query sizes per cycle: the explicit schedule, else ``cycles`` × ``query_size``."""
@@ -55,6 +80,10 @@ class ALConfig:
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["head_params"] = dict(self.head_params)
+        if self.strategy_params:
+            out["strategy_params"] = dict(self.strategy_params)
+        else:  # absent, not {}: a case without parameters keeps the configuration (and hash) it had
+            del out["strategy_params"]
         out["budget_schedule"] = list(self.budget_schedule) if self.budget_schedule is not None else None
         return out
 

@@ -150,6 +150,7 @@ def run_experiment(
         initial_pool_method=config.initial_pool_method,
         head=config.head,
         head_params=dict(config.head_params),
+        strategy_params=dict(config.strategy_params),
         device=settings.device,
         n_samples=config.n_samples,
         config=config.to_dict(),

@@ -23,16 +23,19 @@ from .metrics import accuracy, macro_f1, normalized_aulc
 from .provenance import environment_fingerprint
 from .result import CycleRecord, RunResult
 
-#: Names of the independent random streams; their order is part of the reproducibility contract.
-STREAMS = ("subsample", "initial_pool", "head", "strategy")
+#: The independent random streams and the child of the run seed's SeedSequence each one draws from:
+#: part of the reproducibility contract. Child 0 was a "subsample" stream nothing drew from (pools are
+#: subsampled with ``ALConfig.subsample_seed``, shared by all seeds); it stays unused so that every
+#: other stream keeps its child, and every run its exact results.
+STREAMS: dict[str, int] = {"initial_pool": 1, "head": 2, "strategy": 3}
 
 ProgressCallback = Callable[[str, int, int], None]
 
 
 def make_streams(seed: int) -> dict[str, np.random.Generator]:
     """One generator per stream, each from its own child of the run seed's SeedSequence."""
-    children = np.random.SeedSequence(seed).spawn(len(STREAMS))
-    return {name: np.random.default_rng(child) for name, child in zip(STREAMS, children)}
+    children = np.random.SeedSequence(seed).spawn(max(STREAMS.values()) + 1)
+    return {name: np.random.default_rng(children[index]) for name, index in STREAMS.items()}
 
 
 @dataclass
@@ -124,6 +127,7 @@ def run_active_learning(
     initial_pool_method: str = "random",
     head: str = "logistic",
     head_params: dict[str, Any] | None = None,
+    strategy_params: dict[str, Any] | None = None,
     device: str = "auto",
     n_samples: int = 8,
     config: dict[str, Any] | None = None,
@@ -132,14 +136,17 @@ def run_active_learning(
     """Run one AL experiment: initial pool, then one query + retrain + test evaluation per cycle.
 
     The test split is only ever passed to the fitted head for evaluation; strategies see the pool.
+    ``strategy_params`` are the strategy's declared keywords; they are checked before any work and
+    enter the configuration hash only when given, so runs without them keep their hash.
     """
     import torch
 
+    from ..strategies import QueryInputs, get_strategy, query, select_initial_pool
     from .device import resolve_device
     from .provenance import stable_hash
-    from ..strategies import QueryInputs, get_strategy, query, select_initial_pool
 
     spec = get_strategy(strategy)
+    params = spec.check_params(strategy_params or {})
     dev = resolve_device(device)
     check_budget(len(problem.y_pool), initial_pool_size, schedule)
     streams = make_streams(seed)
@@ -202,8 +209,8 @@ def run_active_learning(
         t0 = timer.now()
         inputs = QueryInputs(x_pool, labeled.clone(), known.clone(), problem.n_classes, memo=memo)
         if fitted is not None:
-            _fill_needs(inputs, spec.needs, fitted, x_pool, n_samples, streams["strategy"])
-        selected = query(spec, inputs, batch, streams["strategy"])
+            fill_needs(inputs, spec.needs, fitted, x_pool, n_samples, streams["strategy"])
+        selected = query(spec, inputs, batch, streams["strategy"], params)
         query_time = timer.now() - t0
         _reveal(labeled, known, y_pool, selected)
         fitted = train_and_evaluate(cycle, selected, query_time)
@@ -215,6 +222,9 @@ def run_active_learning(
         initial_pool_method=initial_pool_method, head=head, head_params=dict(head_params or {}),
         n_samples=n_samples,
     )
+    config_dict.pop("strategy_params", None)  # what ran is hashed, never a caller's unused copy
+    if params:
+        config_dict["strategy_params"] = params
     hashed = {k: v for k, v in config_dict.items() if k not in ("seed", "device")}
     return RunResult(
         config=config_dict,
@@ -258,10 +268,16 @@ def _reveal(labeled: Any, known: Any, y_pool: Any, indices: np.ndarray) -> None:
     known[idx] = y_pool[idx]
 
 
-def _fill_needs(
+def fill_needs(
     inputs: Any, needs: frozenset[str], head: Head, x_pool: Any, n_samples: int, rng: np.random.Generator
 ) -> None:
-    """Compute what the strategy declared it needs from the current head, each once per cycle."""
+    """Compute what the strategy declared it needs from the current head, each once per cycle.
+
+    ``needs`` is a subset of {"proba", "hidden", "sampled_proba", "head"}: the head's forward passes
+    over the pool are run only for what the strategy asked for, and the results are set on ``inputs``
+    (a ``QueryInputs``). Public because a query's cost includes this step: the benchmarks in
+    ``benchmarks/perf`` call it to time exactly what one cycle of ``run_active_learning`` pays.
+    """
     if "proba" in needs:
         inputs.proba = head.predict_proba(x_pool)
     if "hidden" in needs:

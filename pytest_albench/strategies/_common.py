@@ -7,20 +7,12 @@ every strategy that uses them.
 
 from __future__ import annotations
 
-from typing import Protocol
-
 import numpy as np
 import torch
 
-from .kernels import kmeans, knn_sqdist, sq_norms, top_k
 from ..errors import StrategyError
-from .base import QueryInputs
-
-
-class ProbaHead(Protocol):
-    """The part of a fitted head that Alfa-Mix and DropQuery call: probabilities for given features."""
-
-    def predict_proba(self, x: torch.Tensor) -> torch.Tensor: ...
+from .base import ProbaHead, QueryInputs
+from .kernels import kmeans, knn_sqdist, sq_norms, top_k
 
 
 def require(inputs: QueryInputs, need: str, strategy: str) -> torch.Tensor:

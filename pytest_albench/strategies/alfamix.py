@@ -33,12 +33,18 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import torch
 
+from ..errors import ConfigError
+from ._common import as_indices, diverse_subset, margins, require, require_head
+from .base import ProbaHead, QueryInputs, register_strategy
 from .kernels import DEFAULT_CHUNK, top_k, torch_generator
-from ._common import ProbaHead, as_indices, diverse_subset, margins, require, require_head
-from .base import QueryInputs, register_strategy
+from .params import Param
 
 #: Interpolation weights toward the anchor, smallest first.
 DEFAULT_ALPHAS = (0.125, 0.25, 0.375, 0.5)
+#: What a case may set (``strategy_params``); α ≤ 0.5 keeps a mix nearer the point than the anchor.
+PARAMS = (
+    Param("alphas", "floats", low=0.0, high=0.5, low_inclusive=False, doc="interpolation weights toward the anchor"),
+)
 
 
 def class_anchors(inputs: QueryInputs) -> torch.Tensor:
@@ -106,6 +112,8 @@ def flip_candidates(
     This is all Alfa-Mix selects from (``count_flips(...) > 0``). For an affine head it is much
     cheaper than counting: see ``_affine_flip_candidates``. Other heads count over the whole grid.
     """
+    if not len(alphas):  # no mix at all: the affine path has no largest α and nothing could flip
+        raise ConfigError("alfamix needs at least one interpolation weight α, got none")
     if getattr(head, "is_affine", False):
         return _affine_flip_candidates(head, x, rows, predicted, anchors, alphas)
     return count_flips(head, x, rows, predicted, anchors, alphas, chunk) > 0
@@ -190,7 +198,7 @@ def _affine_flip_candidates(
     return candidate
 
 
-@register_strategy("alfamix", needs={"head", "proba"})
+@register_strategy("alfamix", needs={"head", "proba"}, params=PARAMS)
 def alfamix(
     inputs: QueryInputs,
     batch_size: int,

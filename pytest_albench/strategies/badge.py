@@ -24,9 +24,9 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from .kernels import d2_seeding, sq_norms, top_k, torch_generator
 from ._common import as_indices, require
 from .base import QueryInputs, register_strategy
+from .kernels import d2_seeding, sq_norms, top_k, torch_generator
 
 
 def gradient_factors(proba: torch.Tensor) -> torch.Tensor:

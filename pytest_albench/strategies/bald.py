@@ -15,9 +15,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .kernels import torch_generator
 from ._common import require, select_top
 from .base import QueryInputs, register_strategy
+from .kernels import torch_generator
 from .uncertainty import entropy_scores
 
 

@@ -9,7 +9,7 @@ benchmark can hand in precomputed values (e.g. a scikit-learn classifier's proba
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -17,14 +17,23 @@ import numpy as np
 
 from ..errors import BudgetError, StrategyError
 from ..registry import Registry
+from .params import Param, check_declarations, validate_params
 
 if TYPE_CHECKING:
     import torch
 
-    from ..engine.heads import Head
-
 #: What a strategy may declare in ``needs``.
 NEEDS = frozenset({"proba", "hidden", "sampled_proba", "head"})
+
+
+class ProbaHead(Protocol):
+    """What a strategy may call on the fitted head it declared (``"head"``): probabilities for features.
+
+    Declared here, not imported from the engine's heads, because strategies sit below the engine: any
+    head (the engine's, a scikit-learn wrapper in a benchmark) that has ``predict_proba`` will do.
+    """
+
+    def predict_proba(self, x: torch.Tensor) -> torch.Tensor: ...
 
 
 @dataclass
@@ -55,7 +64,7 @@ class QueryInputs:
     proba: torch.Tensor | None = None
     hidden: torch.Tensor | None = None
     sampled_proba: torch.Tensor | None = None
-    head: Head | None = None
+    head: ProbaHead | None = None
     memo: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -74,24 +83,37 @@ class QueryInputs:
 
 
 class StrategyFunction(Protocol):
+    """``(inputs, batch_size, rng, **params) -> indices``; ``params`` are the declared keywords."""
+
     def __call__(self, inputs: QueryInputs, batch_size: int, rng: np.random.Generator) -> Any: ...
 
 
 @dataclass(frozen=True)
 class StrategySpec:
-    """A registered strategy: its function and what it declares."""
+    """A registered strategy: its function, what it needs and the parameters a case may set."""
 
     name: str
     func: StrategyFunction
     needs: frozenset[str] = frozenset()
     cold_start: bool = False
     description: str = ""
+    params: tuple[Param, ...] = ()
 
-    def __call__(self, inputs: QueryInputs, batch_size: int, rng: np.random.Generator) -> np.ndarray:
-        return query(self, inputs, batch_size, rng)
+    def __call__(
+        self, inputs: QueryInputs, batch_size: int, rng: np.random.Generator,
+        params: Mapping[str, Any] | None = None,
+    ) -> np.ndarray:
+        return query(self, inputs, batch_size, rng, params)
+
+    def check_params(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """``values`` validated against the declarations (``ConfigError`` naming parameter and range)."""
+        return validate_params(self.name, self.params, values)
 
 
-def _spec_from(name: str, obj: Any, needs: Iterable[str] | None, cold_start: bool | None) -> StrategySpec:
+def _spec_from(
+    name: str, obj: Any, needs: Iterable[str] | None, cold_start: bool | None,
+    params: Iterable[Param] | None = None,
+) -> StrategySpec:
     if isinstance(obj, StrategySpec):
         return obj
     func = obj() if inspect.isclass(obj) else obj
@@ -105,7 +127,8 @@ def _spec_from(name: str, obj: Any, needs: Iterable[str] | None, cold_start: boo
         )
     cold = bool(cold_start if cold_start is not None else getattr(func, "cold_start", False))
     doc = inspect.getdoc(obj) or ""
-    return StrategySpec(name, func, declared, cold, doc.split("\n", 1)[0])
+    declared_params = check_declarations(name, func, params if params is not None else getattr(obj, "params", ()))
+    return StrategySpec(name, func, declared, cold, doc.split("\n", 1)[0], declared_params)
 
 
 STRATEGIES: Registry[StrategySpec] = Registry(
@@ -120,16 +143,18 @@ def register_strategy(
     *,
     needs: Iterable[str] | None = None,
     cold_start: bool | None = None,
+    params: Iterable[Param] | None = None,
     replace: bool = False,
 ) -> Callable[[Any], Any]:
     """Decorator registering a function or class as a strategy, making ``name`` a parameter value.
 
-    A class is instantiated without arguments and its instance called; ``needs`` and ``cold_start``
-    may also be given as class attributes.
+    A class is instantiated without arguments and its instance called; ``needs``, ``cold_start`` and
+    ``params`` may also be given as class attributes. ``params`` declares every keyword the function
+    takes after ``(inputs, batch_size, rng)``; a mismatch with the signature is a ``StrategyError`` here.
     """
 
     def decorate(obj: Any) -> Any:
-        STRATEGIES.add(name, _spec_from(name, obj, needs, cold_start), replace=replace)
+        STRATEGIES.add(name, _spec_from(name, obj, needs, cold_start, params), replace=replace)
         return obj
 
     return decorate
@@ -172,41 +197,57 @@ def check_query_request(spec: StrategySpec, inputs: QueryInputs, batch_size: int
 
 def validate_selection(spec: StrategySpec, selected: Any, inputs: QueryInputs, batch_size: int) -> np.ndarray:
     """Turn a strategy's output into an int64 array and reject anything the loop must not accept."""
-    try:
-        import torch
+    labeled = inputs.labeled.detach().cpu().numpy()
+    return checked_indices(selected, batch_size, inputs.n_pool, f"strategy {spec.name!r}", labeled)
 
-        if isinstance(selected, torch.Tensor):
-            selected = selected.detach().cpu().numpy()
-    except ImportError:  # pragma: no cover - torch is a hard dependency
-        pass
+
+def checked_indices(
+    selected: Any, size: int, n_pool: int, who: str, labeled: np.ndarray | None = None
+) -> np.ndarray:
+    """The one selection validator: ``size`` distinct int64 indices into the pool, none of them ``labeled``.
+
+    Strategies and initial-pool methods both hand back pool indices, and both must be refused for the
+    same faults with the same words; ``who`` names the culprit (``"strategy 'badge'"``).
+    """
+    import torch
+
+    if isinstance(selected, torch.Tensor):
+        selected = selected.detach().cpu().numpy()
     arr = np.asarray(selected)
     if arr.ndim != 1 or (arr.size and not np.issubdtype(arr.dtype, np.integer)):
-        raise StrategyError(f"strategy {spec.name!r} must return a 1-d array of integer indices, got {arr!r}")
+        raise StrategyError(f"{who} must return a 1-d array of integer indices, got {arr!r}")
     arr = arr.astype(np.int64)
-    if arr.size != batch_size:
-        raise StrategyError(f"strategy {spec.name!r} returned {arr.size} indices, expected {batch_size}")
-    if arr.size and (arr.min() < 0 or arr.max() >= inputs.n_pool):
-        raise StrategyError(f"strategy {spec.name!r} returned indices outside the pool [0, {inputs.n_pool})")
+    if arr.size != size:
+        raise StrategyError(f"{who} returned {arr.size} indices, expected {size}")
+    if arr.size and (arr.min() < 0 or arr.max() >= n_pool):
+        raise StrategyError(f"{who} returned indices outside the pool [0, {n_pool})")
     if np.unique(arr).size != arr.size:
-        raise StrategyError(f"strategy {spec.name!r} returned duplicate indices: {_duplicates(arr)}")
-    labeled = inputs.labeled.detach().cpu().numpy()
-    already = arr[labeled[arr]]
+        raise StrategyError(f"{who} returned duplicate indices: {_duplicates(arr)}")
+    already = arr[labeled[arr]] if labeled is not None else arr[:0]
     if already.size:
-        raise StrategyError(
-            f"strategy {spec.name!r} returned already-labeled indices {already[:10].tolist()}"
-        )
+        raise StrategyError(f"{who} returned already-labeled indices {already[:10].tolist()}")
     return arr
 
 
 def _duplicates(arr: np.ndarray) -> list[int]:
     values, counts = np.unique(arr, return_counts=True)
-    return values[counts > 1][:10].tolist()
+    duplicated: list[int] = values[counts > 1][:10].tolist()
+    return duplicated
 
 
 def query(
-    strategy: str | StrategySpec, inputs: QueryInputs, batch_size: int, rng: np.random.Generator
+    strategy: str | StrategySpec,
+    inputs: QueryInputs,
+    batch_size: int,
+    rng: np.random.Generator,
+    params: Mapping[str, Any] | None = None,
 ) -> np.ndarray:
-    """Run a strategy with the checks every caller needs; returns validated pool indices."""
+    """Run a strategy with the checks every caller needs; returns validated pool indices.
+
+    ``params`` are the strategy's declared keywords (a case's ``strategy_params``); they are checked
+    against the declarations before any work, so a direct call is refused exactly like a bad case.
+    """
     spec = get_strategy(strategy) if isinstance(strategy, str) else strategy
+    checked = spec.check_params(params or {})
     check_query_request(spec, inputs, batch_size)
-    return validate_selection(spec, spec.func(inputs, batch_size, rng), inputs, batch_size)
+    return validate_selection(spec, spec.func(inputs, batch_size, rng, **checked), inputs, batch_size)

@@ -19,9 +19,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .kernels import min_sqdist, sq_norms, sqdist_to_point, torch_generator
 from ._common import argmax_in_order, as_indices
 from .base import QueryInputs, register_strategy
+from .kernels import min_sqdist, sq_norms, sqdist_to_point, torch_generator
 
 
 def k_center_greedy(

@@ -20,9 +20,17 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..errors import ConfigError
+from ._common import as_indices, diverse_subset, random_fill, require, require_head
+from .base import ProbaHead, QueryInputs, register_strategy
 from .kernels import DEFAULT_CHUNK, device_generator, torch_generator
-from ._common import ProbaHead, as_indices, diverse_subset, random_fill, require, require_head
-from .base import QueryInputs, register_strategy
+from .params import Param
+
+#: What a case may set (``strategy_params``); a rate of 1 would drop every feature and divide by zero.
+PARAMS = (
+    Param("n_passes", "int", low=1, doc="dropout passes per point (paper: 3)"),
+    Param("rate", "float", low=0.0, high=1.0, high_inclusive=False, doc="dropout probability (paper: 0.75)"),
+)
 
 
 @torch.no_grad()
@@ -53,6 +61,8 @@ def dropout_flips(
     -------
     (M,) int64 counts in [0, n_passes].
     """
+    if not 0.0 <= rate < 1.0:  # 1 − rate scales the kept features: 0 divides by zero, < 0 flips signs
+        raise ConfigError(f"dropquery: the dropout rate must be in [0, 1), got {rate!r}")
     dev_gen = device_generator(gen, x.device)
     flips = torch.zeros(rows.shape[0], dtype=torch.long, device=x.device)
     for _ in range(n_passes):
@@ -65,7 +75,7 @@ def dropout_flips(
     return flips
 
 
-@register_strategy("dropquery", needs={"head", "proba"})
+@register_strategy("dropquery", needs={"head", "proba"}, params=PARAMS)
 def dropquery(
     inputs: QueryInputs,
     batch_size: int,

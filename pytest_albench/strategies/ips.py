@@ -19,11 +19,11 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
-from .kernels import torch_generator
-from ..errors import BudgetError, ConfigError, StrategyError
+from ..errors import BudgetError, ConfigError
 from ..registry import Registry
-from .base import QueryInputs
+from .base import QueryInputs, checked_indices
 from .coreset import coreset
+from .kernels import torch_generator
 from .probcover import probcover
 from .typiclust import typiclust
 
@@ -100,7 +100,7 @@ def select_initial_pool(
         return np.empty(0, dtype=np.int64)
     if n_classes is None and labels is not None:
         n_classes = int(np.unique(labels).size)
-    return _validate(method, func(x, k0, rng, labels, n_classes), k0, x.shape[0])
+    return checked_indices(func(x, k0, rng, labels, n_classes), k0, x.shape[0], f"initial pool method {method!r}")
 
 
 def _as_tensor(embeddings: torch.Tensor | np.ndarray) -> torch.Tensor:
@@ -116,20 +116,6 @@ def _check_request(n_pool: int, k0: int, labels: np.ndarray | None) -> None:
         )
     if labels is not None and np.shape(labels) != (n_pool,):
         raise ConfigError(f"labels have shape {np.shape(labels)}, expected ({n_pool},) for the pool")
-
-
-def _validate(method: str, selected: Any, k0: int, n_pool: int) -> np.ndarray:
-    if isinstance(selected, torch.Tensor):
-        selected = selected.detach().cpu().numpy()
-    arr = np.asarray(selected)
-    if arr.shape != (k0,) or (arr.size and not np.issubdtype(arr.dtype, np.integer)):
-        raise StrategyError(f"initial pool method {method!r} must return {k0} integer indices, got {arr!r}")
-    arr = arr.astype(np.int64)
-    if arr.min() < 0 or arr.max() >= n_pool or np.unique(arr).size != k0:
-        raise StrategyError(
-            f"initial pool method {method!r} returned indices that are out of [0, {n_pool}) or repeated"
-        )
-    return arr
 
 
 def cold_start_inputs(embeddings: torch.Tensor, n_classes: int | None) -> QueryInputs:
@@ -196,10 +182,10 @@ def _strategy_pool(strategy: Callable[..., np.ndarray]) -> InitialPoolMethod:
 
     def pool(
         embeddings: torch.Tensor,
-    k0: int,
-    rng: np.random.Generator,
-    labels: np.ndarray | None,
-    n_classes: int | None,
+        k0: int,
+        rng: np.random.Generator,
+        labels: np.ndarray | None,
+        n_classes: int | None,
     ) -> np.ndarray:
         return np.asarray(strategy(cold_start_inputs(embeddings, n_classes), k0, rng))
 

@@ -37,9 +37,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .kernels import DEFAULT_CHUNK, kmeans, sq_norms, sqdist_block, torch_generator
+from ..errors import ConfigError
 from ._common import argmax_in_order, as_indices, embedding_fingerprint, random_fill
 from .base import QueryInputs, register_strategy
+from .kernels import DEFAULT_CHUNK, kmeans, sq_norms, sqdist_block, torch_generator
+from .params import Param
 
 #: Entries per N-wide distance block while scanning the pool (float32: 64 MiB).
 BLOCK_ENTRIES = 2**24
@@ -57,6 +59,13 @@ DELTA_SAMPLE_ROWS = 2048
 KMEANS_RESTARTS = 1
 #: Pseudo-label clusters when the number of classes is unknown (cold-start initial pools).
 FALLBACK_CLUSTERS = 10
+#: What a case may set (``strategy_params``).
+PARAMS = (
+    Param("delta", "float", low=0.0, low_inclusive=False, optional=True, doc="a fixed radius, no purity rule"),
+    Param("n_clusters", "int", low=1, optional=True, doc="pseudo-label clusters; default: the number of classes"),
+    Param("purity", "float", low=0.0, high=1.0, low_inclusive=False, doc="required fraction of pure balls (0.95)"),
+    Param("max_degree", "int", low=1, optional=True, doc="cap δ so the median ball holds at most this many points"),
+)
 
 
 @dataclass(frozen=True)
@@ -144,6 +153,8 @@ def purity_radius(other_dist: torch.Tensor, purity: float) -> float:
     δ midway between two consecutive distinct sorted distances (or half the smallest one), so
     that purity(δ) ≥ ``purity`` while any δ at or past the upper one would fall below it.
     """
+    if not 0.0 < purity <= 1.0:  # outside (0, 1] the index below would wrap around or run past the end
+        raise ConfigError(f"probcover: purity must be in (0, 1], got {purity!r}")
     values = torch.sort(other_dist.double().cpu()).values
     allowed_impure = int(np.floor((1.0 - purity) * values.shape[0] + 1e-9))
     upper = float(values[min(allowed_impure, values.shape[0] - 1)])
@@ -270,7 +281,7 @@ def _cover(graph: BallGraph, centres: torch.Tensor, covered: torch.Tensor, gain:
             gain -= torch.bincount(hit, minlength=gain.shape[0])
 
 
-@register_strategy("probcover", cold_start=True)
+@register_strategy("probcover", cold_start=True, params=PARAMS)
 def probcover(
     inputs: QueryInputs,
     batch_size: int,

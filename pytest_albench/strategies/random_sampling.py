@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernels import torch_generator
 from ._common import as_indices, random_fill
 from .base import QueryInputs, register_strategy
+from .kernels import torch_generator
 
 
 @register_strategy("random", cold_start=True)

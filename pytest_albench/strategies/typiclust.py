@@ -25,9 +25,18 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .kernels import kmeans, knn_sqdist, top_k, torch_generator
 from ._common import as_indices, embedding_fingerprint
 from .base import QueryInputs, register_strategy
+from .kernels import kmeans, knn_sqdist, top_k, torch_generator
+from .params import Param
+
+#: What a case may set (``strategy_params``).
+PARAMS = (
+    Param("max_clusters", "int", low=1, doc="cap on the number of k-means clusters (paper: 500)"),
+    Param("min_cluster_size", "int", low=1, doc="clusters below this size are skipped while larger ones remain"),
+    Param("k_neighbors", "int", low=1, doc="neighbours in the typicality estimate (paper: 20)"),
+    Param("n_init", "int", low=1, doc="k-means restarts, the lowest inertia kept"),
+)
 
 
 def mean_knn_distance(x: torch.Tensor, k: int) -> torch.Tensor:
@@ -86,7 +95,7 @@ def _clustering_for(
     return memo[key]
 
 
-@register_strategy("typiclust", cold_start=True)
+@register_strategy("typiclust", cold_start=True, params=PARAMS)
 def typiclust(
     inputs: QueryInputs,
     batch_size: int,

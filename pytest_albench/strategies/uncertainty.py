@@ -18,9 +18,9 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from .kernels import torch_generator
 from ._common import margins, require, select_top
 from .base import QueryInputs, register_strategy
+from .kernels import torch_generator
 
 
 def least_confidence_scores(proba: torch.Tensor) -> torch.Tensor:
