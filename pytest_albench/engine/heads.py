@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol
 
 import numpy as np
@@ -132,6 +133,9 @@ class LogisticHead:
             raise ConfigError("the head must be fitted before it can predict; call fit(x, y) first")
         return torch.addmm(self.bias if b is None else b, x, self.weight if w is None else w)
 
+    def _proba(self, x: torch.Tensor, w: torch.Tensor | None = None, b: torch.Tensor | None = None) -> torch.Tensor:
+        return _softmax_rows(self._logits(x, w, b))
+
     #: The logits are an affine function of the input, so the logits of a mix of inputs are the
     #: same mix of their logits (Alfa-Mix uses this to avoid a forward pass per mix).
     is_affine = True
@@ -161,7 +165,7 @@ class LogisticHead:
             idx = torch.randint(tx.shape[0], (tx.shape[0],), generator=gen).to(tx.device)
             w, b = self._solve(tx[idx], ty[idx], (self.weight, self.bias))
             with torch.no_grad():
-                out.append(_batched(lambda c, w=w, b=b: _softmax_rows(self._logits(c, w, b)), x))
+                out.append(_batched(partial(self._proba, w=w, b=b), x))
         return torch.stack(out)
 
     @torch.no_grad()
@@ -187,7 +191,7 @@ class LogisticHead:
             dw = torch.randn(w_scale.shape, generator=gen, dtype=x.dtype).to(x.device) * w_scale
             db = torch.randn(b_scale.shape, generator=gen, dtype=x.dtype).to(x.device) * b_scale
             w, b = self.weight + dw, self.bias + db
-            out.append(_batched(lambda c, w=w, b=b: _softmax_rows(self._logits(c, w, b)), x))
+            out.append(_batched(partial(self._proba, w=w, b=b), x))
         return torch.stack(out)
 
 
@@ -198,7 +202,8 @@ class _MLP(torch.nn.Module):
         self.out = torch.nn.Linear(hidden, n_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.out(self.body(x))
+        logits: torch.Tensor = self.out(self.body(x))
+        return logits
 
 
 @dataclass
