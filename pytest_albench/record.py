@@ -365,8 +365,20 @@ def _join(path: str, key: str) -> str:
 
 
 def variant_label(settings: Mapping[str, Any]) -> str:
-    """The variant a case's explicit run settings make: ``"ips=typiclust head=mlp"``, or ``""``."""
-    return " ".join(f"{short}={settings[key]}" for key, short in VARIANT_KEYS.items() if key in settings)
+    """The variant a case's explicit run settings make: ``"ips=typiclust head=mlp"``, or ``""``.
+
+    Strategy parameters are a treatment too (a TypiClust with 5 neighbours is not the default one), so
+    non-empty ``strategy_params`` add ``k_neighbors=5``-style parts, sorted by name."""
+    parts = [f"{short}={settings[key]}" for key, short in VARIANT_KEYS.items() if key in settings]
+    params = settings.get("strategy_params") or {}
+    parts += [f"{name}={_param_text(value)}" for name, value in sorted(dict(params).items())]
+    return " ".join(parts)
+
+
+def _param_text(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return ",".join(_param_text(v) for v in value)
+    return str(value)
 
 
 def variant_of(record: Mapping[str, Any]) -> str:

@@ -237,3 +237,12 @@ def _with(record: CaseRecord, path: str, value: Any) -> dict[str, Any]:
     else:
         target[last] = value
     return out
+
+
+def test_strategy_params_are_part_of_the_variant() -> None:
+    from pytest_albench.record import variant_label
+
+    assert variant_label({}) == ""
+    assert variant_label({"initial_pool_method": "typiclust"}) == "ips=typiclust"
+    assert variant_label({"strategy_params": {"k_neighbors": 5, "alphas": (0.1, 0.2)}}) == "alphas=0.1,0.2 k_neighbors=5"
+    assert variant_label({"head": "mlp", "strategy_params": {}}) == "head=mlp"
