@@ -1,4 +1,4 @@
-"""Baseline files and verdicts: new, stale, regressed, improved, drift, ok, and broken files."""
+"""Baseline files and verdicts: new, stale, regressed, improved, drift, numeric, ok, and broken files."""
 
 from __future__ import annotations
 
@@ -10,17 +10,18 @@ from typing import Any
 import pytest
 
 from pytest_albench.record import CaseRecord, check_record
+from pytest_albench.analysis.verdict import CompareSettings, compare
 from pytest_albench.storage.baselines import (
     BaselineFileError,
-    CompareSettings,
     baseline_from_case,
     case_file_name,
-    compare,
     read_baseline,
     write_baseline,
 )
 
-ENV = {"versions": {"pytest-albench": "0.1.0", "torch": "2.13.0"}, "platform": "Linux-x86_64", "device": "cpu"}
+NUMERICS = {"cpu": "AMD EPYC", "torch_cpu_capability": "AVX512", "numpy_blas": "openblas 0.3.31 Haswell"}
+ENV = {"versions": {"pytest-albench": "0.1.0", "torch": "2.13.0"}, "platform": "Linux-x86_64", "device": "cpu",
+       "numerics": NUMERICS}
 
 
 def make_case(aulcs: list[float], config_hash: str = "abc", env: dict[str, Any] | None = None) -> CaseRecord:
@@ -137,3 +138,52 @@ def test_every_verdict_fits_the_case_record_and_json(current: list[float], store
     again = json.loads(json.dumps(case, allow_nan=False))
     assert check_record(again, "verdict") == case
     assert again["baseline"]["status"] == status
+
+
+def test_same_software_on_other_numerics_is_numeric_not_drift() -> None:
+    stored = baseline_from_case(make_case([0.80, 0.80, 0.80]))
+    other_cpu = {**ENV, "numerics": {**NUMERICS, "torch_cpu_capability": "AVX2"}}
+    verdict = compare(make_case([0.795, 0.805, 0.785], env=other_cpu), stored, SETTINGS)
+    assert verdict.status == "numeric"
+    assert "torch_cpu_capability: 'AVX512' -> 'AVX2'" in verdict.message
+    assert "floating-point rounding, not by code" in verdict.message
+
+
+def test_a_baseline_without_numerics_cannot_blame_the_code() -> None:
+    legacy = {k: v for k, v in ENV.items() if k != "numerics"}
+    stored = baseline_from_case(make_case([0.80, 0.80, 0.80], env=legacy))
+    verdict = compare(make_case([0.795, 0.805, 0.785]), stored, SETTINGS)
+    assert verdict.status == "numeric"
+    assert "does not record the CPU and BLAS" in verdict.message
+
+
+def _with_data(case: CaseRecord, **data: Any) -> CaseRecord:
+    case["data"] = {"dataset_fingerprint": "aaa", "pool_source_rows": [1, 2, 3], "test_size": 10,
+                    "embedding_identity": {"kind": "st", "model": "m", "weights": "w1"}, **data}
+    return case
+
+
+@pytest.mark.parametrize(("change", "says"), [
+    ({"dataset_fingerprint": "bbb"}, "the dataset's content changed (fingerprint aaa -> bbb)"),
+    ({"pool_source_rows": [1, 2, 4]}, "the pool's rows changed"),
+    ({"embedding_identity": {"kind": "st", "model": "m", "weights": "w2"}}, "the encoder changed (model=m, weights=w1 -> model=m, weights=w2)"),
+])
+def test_changed_inputs_make_the_baseline_stale_and_say_which(change: dict[str, Any], says: str) -> None:
+    stored = baseline_from_case(_with_data(make_case([0.80, 0.80, 0.80])))
+    verdict = compare(_with_data(make_case([0.80, 0.80, 0.80]), **change), stored, SETTINGS)
+    assert verdict.status == "stale"
+    assert says in verdict.message
+    same = compare(_with_data(make_case([0.80, 0.80, 0.80])), stored, SETTINGS)
+    assert same.status == "ok"
+
+
+@pytest.mark.parametrize("bad", ["NaN", "Infinity", "true", "false", "null", '"0.8"'])
+def test_non_finite_or_boolean_baseline_values_are_refused(tmp_path: Path, bad: str) -> None:
+    path = tmp_path / "b.json"
+    write_baseline(path, make_case([0.8, 0.8, 0.8]))
+    text = path.read_text().replace('"aulc": 0.8', f'"aulc": {bad}', 1)
+    path.write_text(text)
+    before = path.read_bytes()
+    with pytest.raises(BaselineFileError, match=r"per_seed\['0'\]\.aulc is .*expected a finite number"):
+        read_baseline(path)
+    assert path.read_bytes() == before

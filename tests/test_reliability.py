@@ -9,6 +9,10 @@ before and after, so a reader that "fixes" or truncates its input fails here too
 from __future__ import annotations
 
 import gzip
+import os
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -29,6 +33,31 @@ def _folder(root: Path, name: str, train: tuple[list[str], list[str]] = TRAIN,
     write_csv(folder / "train.csv", *train)
     write_csv(folder / "test.csv", *test)
     return folder
+
+
+@contextmanager
+def read_only(folder: Path) -> Iterator[None]:
+    """Make ``folder`` read-only for real: a read-only bind mount as root (who ignores permissions),
+    file modes otherwise. Skips when neither is possible here."""
+    if os.geteuid() == 0:
+        ok = subprocess.run(["mount", "--bind", str(folder), str(folder)], capture_output=True).returncode == 0
+        if not ok:
+            pytest.skip("a read-only mount needs mount(8) and CAP_SYS_ADMIN, not available here")
+        try:
+            if subprocess.run(["mount", "-o", "remount,ro,bind", str(folder)], capture_output=True).returncode:
+                pytest.skip("cannot remount read-only here")
+            yield
+        finally:
+            subprocess.run(["umount", str(folder)], capture_output=True, check=False)
+        return
+    folders = [folder, *(p for p in folder.rglob("*") if p.is_dir())]
+    for f in folders:
+        f.chmod(0o555)
+    try:
+        yield
+    finally:
+        for f in folders:
+            f.chmod(0o755)
 
 
 def _snapshot(root: Path) -> dict[str, bytes]:
@@ -87,3 +116,55 @@ def test_every_text_empty_says_so(tmp_path: Path) -> None:
     _folder(tmp_path, "toy", train=([""] * 6, TRAIN[1]))
     with pytest.raises(DatasetError, match=r"every text of the train split is empty; check that the text column"):
         load_dataset("toy", data_dir=tmp_path)
+
+
+# ------------------------------------------------------------------------------ storage faults
+
+
+def test_a_killed_write_leaves_a_temp_file_that_the_next_write_removes(tmp_path: Path) -> None:
+    import signal
+    import sys
+    import time
+
+    from pytest_albench.storage.atomic import STALE_TEMP_SECONDS, write_json_atomic
+
+    target = tmp_path / "test_x[a-b].json"
+    write_json_atomic(target, {"kept": True})
+    # A real write killed mid-way: the child opens the temp file, writes, and is killed before the rename.
+    child = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time\n"
+        "from pytest_albench.storage.atomic import atomic_writer\n"
+        f"with atomic_writer({str(target)!r}) as h:\n"
+        "    h.write(b'partial'); h.flush(); print('writing', flush=True); time.sleep(60)\n")],
+        stdout=subprocess.PIPE, text=True)
+    with child, child.stdout as out:  # type: ignore[union-attr]
+        assert out.readline().strip() == "writing"
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+    leftovers = list(tmp_path.glob(".test_x*.tmp"))
+    assert len(leftovers) == 1 and leftovers[0].read_bytes() == b"partial"
+    assert target.read_text() == '{\n "kept": true\n}\n'  # the killed write lost nothing
+    write_json_atomic(target, {"kept": 2})  # a young temp file may be a live write: left alone
+    assert leftovers[0].exists()
+    old = time.time() - STALE_TEMP_SECONDS - 60
+    os.utime(leftovers[0], (old, old))
+    write_json_atomic(target, {"kept": 3})
+    assert not list(tmp_path.glob(".*.tmp"))
+    assert target.read_text() == '{\n "kept": 3\n}\n'
+
+
+def test_a_read_only_shared_cache_with_a_missing_entry_computes_without_storing(tmp_path: Path) -> None:
+    import numpy as np
+
+    from pytest_albench.storage.cache import AlbenchCacheWarning, ArrayCache, CacheKey
+
+    cache = ArrayCache(tmp_path / "shared")
+    present, missing = CacheKey.from_inputs({"e": 1}), CacheKey.from_inputs({"e": 2})
+    cache.store(present, np.ones((2, 3), dtype=np.float32))
+    before = _snapshot(tmp_path)
+    with read_only(tmp_path / "shared"):
+        assert cache.get_or_compute(present, lambda: np.zeros((2, 3), np.float32)).hit
+        with pytest.warns(AlbenchCacheWarning, match=r"read-only: entry .* computed for this process only"):
+            fetched = cache.get_or_compute(missing, lambda: np.full((2, 3), 7, np.float32))
+        assert not fetched.hit and float(fetched.array[0, 0]) == 7.0
+    assert _snapshot(tmp_path) == before

@@ -1,28 +1,27 @@
 """The ``albench`` fixture: run one parametrized case over its seeds and judge it against its baseline.
 
-The case record built here is the only thing that leaves the test: it is attached to the test report
-(JSON-safe builtins only) so the controller, with or without xdist, gathers tables and writes files.
+The case record built here (by :func:`pytest_albench.record.case_record`, which defines it) is the only
+thing that leaves the test: it is attached to the test report (JSON-safe builtins only) so the
+controller, with or without xdist, gathers tables and writes files.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ..storage.baselines import Verdict, case_file_name, compare, read_baseline
 from ..errors import AlbenchError, ConfigError
+from ..record import CaseRecord, RunSummary, case_record, json_safe, variant_label
+from ..analysis.verdict import Verdict, compare
+from ..storage.baselines import case_file_name, read_baseline
 from .options import AlbenchSettings
 
-CASE_KEY = pytest.StashKey[dict]()
+CASE_KEY = pytest.StashKey[CaseRecord]()
 #: Settings a marker or call may give that are about judging, not running, a case.
 JUDGE_KEYS = ("tolerance", "alpha", "test")
-#: Treatments that split rank tables when a case sets them (sizes such as k0 do not: they are scaled
-#: per dataset and must not separate datasets that are ranked together).
-VARIANT_KEYS = {"initial_pool_method": "ips", "head": "head"}
 
 
 class AlbenchRunner:
@@ -35,7 +34,8 @@ class AlbenchRunner:
         self._engine = engine
         self._progress = progress
 
-    def __call__(self, dataset: str, embedding: str, strategy: str, *, seeds: Any = None, **overrides: Any) -> dict[str, Any]:
+    def __call__(self, dataset: str, embedding: str, strategy: str, *, seeds: Any = None,
+                 **overrides: Any) -> CaseRecord:
         from ..engine.config import ALConfig
         from ..engine.engine import run_experiment
 
@@ -51,29 +51,19 @@ class AlbenchRunner:
         except TypeError as exc:
             raise ConfigError(f"invalid albench setting: {exc}") from None
         explicit = {**marked, **overrides}
-        variant = " ".join(f"{short}={explicit[key]}" for key, short in VARIANT_KEYS.items() if key in explicit)
+        variant = variant_label(explicit)
 
         if not seeds:
             raise ConfigError(f"case {node.nodeid} has no seeds; give seeds=(0, 1, 2) or --albench-seeds")
         results = [run_experiment(config, int(seed), self._engine, self._progress_for(seed)) for seed in seeds]
         result = results[0]
         runs = [_run_summary(r) for r in results]
-        case = {
-            "nodeid": node.nodeid,
-            "case_id": _case_id(node),
-            "dataset": dataset,
-            "embedding": embedding,
-            "strategy": strategy,
-            "variant": variant,
-            "profile": self._settings.profile,
-            "config": config.to_dict(),
-            "config_hash": result.config_hash,  # the loop's hash: every setting but the seed
-            "seeds": [int(s) for s in seeds],
-            "runs": runs,
-            "environment": result.environment,
-            "data": _json_safe(result.data),
-            "quality": self._quality(config),
-        }
+        case = case_record(
+            nodeid=node.nodeid, case_id=_case_id(node), dataset=dataset, embedding=embedding, strategy=strategy,
+            variant=variant, profile=self._settings.profile, config=config.to_dict(),
+            config_hash=result.config_hash,  # the loop's hash: every setting but the seed
+            seeds=seeds, runs=runs, environment=result.environment, data=result.data, quality=self._quality(config),
+        )
         node.stash[CASE_KEY] = case
         self._judge(case, node, judge)
         return case
@@ -88,7 +78,9 @@ class AlbenchRunner:
 
         try:
             problem = self._engine.problem_for(config)
-            return _json_safe(problem_quality(problem, cache_dir=getattr(self._engine, "cache_dir", None)))
+            measures = problem_quality(problem, cache_dir=getattr(self._engine, "cache_dir", None))
+            quality: dict[str, Any] = json_safe(measures)
+            return quality
         except (AlbenchError, ValueError, MemoryError, OSError) as exc:
             # a descriptive extra must not fail a case whose AL runs succeeded; the analysis skips it
             return {"error": f"{type(exc).__name__}: {exc}"}
@@ -109,7 +101,7 @@ class AlbenchRunner:
 
         return report
 
-    def _judge(self, case: dict[str, Any], node: pytest.Item, judge: dict[str, Any]) -> None:
+    def _judge(self, case: CaseRecord, node: pytest.Item, judge: dict[str, Any]) -> None:
         settings = self._settings
         if settings.compare == "off" and settings.update == "none":
             return
@@ -142,7 +134,8 @@ def _case_id(node: pytest.Item) -> str:
     return f"{node.originalname}[{callspec.id}]" if callspec is not None else node.name  # type: ignore[attr-defined]
 
 
-def _run_summary(result: Any) -> dict[str, Any]:
+def _run_summary(result: Any) -> RunSummary:
+    """One seed's ``RunResult`` as the record's builtins: summaries, per-cycle curve and picks."""
     cycles = result.cycles
     return {
         "seed": int(result.seed),
@@ -160,20 +153,3 @@ def _run_summary(result: Any) -> dict[str, Any]:
         "initial_pool": list(result.initial_pool),
         "selected": [list(c.selected) for c in cycles],
     }
-
-
-def _json_safe(value: Any) -> Any:
-    """Builtins only: numpy scalars, Paths and str subclasses break xdist's report transfer."""
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value) if math.isfinite(value) else None
-    if hasattr(value, "item"):
-        return _json_safe(value.item())
-    return str(value)

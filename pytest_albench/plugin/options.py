@@ -3,6 +3,10 @@
 Each setting has a ``--albench-*`` option and an ``albench_*`` ini key; the command line wins, then
 (where one exists) an environment variable, then the ini file, then the default. Option values stay
 plain strings until resolved so that xdist can ship them to workers.
+
+Every pytest run where the package is installed imports this module, so it imports nothing heavy:
+the choice lists come from the numpy-free :mod:`pytest_albench.choices`, and the baselines' settings
+object is built only when a case is judged.
 """
 
 from __future__ import annotations
@@ -10,12 +14,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ..storage.baselines import STATUSES, CompareSettings
-from ..stats.paired import PAIRED_TESTS
+from ..choices import DEFAULT_PAIRED_TEST, DEFAULT_PLOT_FORMAT, PAIRED_TESTS, PLOT_FORMATS, STATUSES
+
+if TYPE_CHECKING:  # pragma: no cover - the import pulls in numpy, which the plugin's import must not
+    from ..analysis.verdict import CompareSettings
 
 #: What each profile changes; explicit per-case settings (marker or call arguments) win.
 PROFILES: dict[str, dict[str, Any]] = {
@@ -30,14 +36,12 @@ COMPARE_POLICIES = {
     "regressions": "fail a case that regressed (default)",
     "strict": "fail regressed, drift, stale and new cases: nothing unverified passes",
 }
-FAIL_ON = {
+FAIL_ON: dict[str, frozenset[str]] = {
     "off": frozenset(),
     "report": frozenset(),
     "regressions": frozenset({"regressed"}),
     "strict": frozenset({"regressed", "drift", "stale", "new"}),
 }
-#: Mirrors plots.PLOT_FORMATS without importing it (the plugin must stay cheap to import).
-PLOT_FORMAT_CHOICES = ("png", "svg", "both")
 UPDATE_MODES = {
     "none": "never write baselines (default)",
     "new": "write baselines only for cases that have none",
@@ -46,22 +50,24 @@ UPDATE_MODES = {
 
 # (option suffix, ini type, default, help)
 _OPTIONS: list[tuple[str, str, str | None, str]] = [
-    ("data-dir", "string", None, "root of local datasets <root>/<name>/{train,validation,test}.csv (env ALBENCH_DATA_DIR)"),
+    ("data-dir", "string", None,
+     "root of local datasets <root>/<name>/{train,validation,test}.csv (env ALBENCH_DATA_DIR)"),
     ("cache-dir", "string", None, "embedding cache directory (env ALBENCH_CACHE_DIR; default ~/.cache/pytest-albench)"),
     ("profile", "string", "default", "run size: smoke (CI), default, full; see README for what each sets"),
     ("seeds", "string", None, "seeds for every case, e.g. '0,1,2' or '0-4' (default: the profile's)"),
     ("device", "string", "auto", "torch device: auto (GPU when present), cpu, cuda, cuda:N"),
     ("baseline-dir", "string", None, "baseline directory (default: baselines/<profile>/ beside each test file)"),
-    ("compare", "string", "regressions", "baseline policy: " + "; ".join(f"{k}: {v}" for k, v in COMPARE_POLICIES.items())),
+    ("compare", "string", "regressions",
+     "baseline policy: " + "; ".join(f"{k}: {v}" for k, v in COMPARE_POLICIES.items())),
     ("update", "string", "none", "baseline writes: " + "; ".join(f"{k}: {v}" for k, v in UPDATE_MODES.items())),
     ("tolerance", "string", "0.01", "smallest mean AULC drop that can count as a regression (0.01 = 1 point)"),
     ("alpha", "string", "0.05", "significance level of the one-sided paired test"),
-    ("test", "string", "ttest", "paired test for regressions: " + ", ".join(PAIRED_TESTS)),
+    ("test", "string", DEFAULT_PAIRED_TEST, "paired test for regressions: " + ", ".join(PAIRED_TESTS)),
     ("json", "string", None, "write all results (with curves) as JSON to this path"),
     ("csv", "string", None, "write one row per (case, seed) as CSV to this path"),
     ("markdown", "string", None, "write the rank tables as Markdown (e.g. $GITHUB_STEP_SUMMARY)"),
     ("plots", "string", None, "write figures and a one-page report (report.md, report.html) into this folder"),
-    ("plot-format", "string", "png", "figure files of --albench-plots: " + ", ".join(PLOT_FORMAT_CHOICES)),
+    ("plot-format", "string", DEFAULT_PLOT_FORMAT, "figure files of --albench-plots: " + ", ".join(PLOT_FORMATS)),
 ]
 
 
@@ -74,7 +80,8 @@ def add_options(parser: pytest.Parser) -> None:
         parser.addini(dest, help=help_text, type=ini_type, default=default)  # type: ignore[arg-type]
     group.addoption("--albench-trust-remote-code", dest="albench_trust_remote_code", action="store_true",
                     default=None, help="allow encoders that need trust_remote_code (runs code from the hub)")
-    parser.addini("albench_trust_remote_code", help="allow encoders that need trust_remote_code", type="bool", default=False)
+    parser.addini("albench_trust_remote_code", help="allow encoders that need trust_remote_code", type="bool",
+                  default=False)
     group.addoption("--albench-no-progress", dest="albench_no_progress", action="store_true", default=False,
                     help="do not show per-case progress (embedding, seed, cycle)")
 
@@ -128,7 +135,9 @@ class AlbenchSettings:
     baseline_dir: str | None
     compare: str
     update: str
-    compare_settings: CompareSettings
+    tolerance: float
+    alpha: float
+    test: str
     json_path: str | None
     csv_path: str | None
     markdown_path: str | None
@@ -136,7 +145,14 @@ class AlbenchSettings:
     progress: bool
     rootdir: str = field(default=".")
     plots_dir: str | None = None
-    plot_format: str = "png"
+    plot_format: str = DEFAULT_PLOT_FORMAT
+
+    @property
+    def compare_settings(self) -> CompareSettings:
+        """The baselines' comparison settings, imported on first use: only judging a case needs them."""
+        from ..analysis.verdict import CompareSettings
+
+        return CompareSettings(tolerance=self.tolerance, alpha=self.alpha, test=self.test)
 
     @property
     def fail_on(self) -> frozenset[str]:
@@ -156,8 +172,8 @@ class AlbenchSettings:
     def header(self) -> str:
         return (
             f"albench: profile={self.profile} seeds={','.join(map(str, self.seeds))} device={self.device} "
-            f"compare={self.compare} update={self.update} tolerance={self.compare_settings.tolerance} "
-            f"alpha={self.compare_settings.alpha} test={self.compare_settings.test} "
+            f"compare={self.compare} update={self.update} tolerance={self.tolerance} "
+            f"alpha={self.alpha} test={self.test} "
             f"data-dir={self.data_dir or '-'}"
         )
 
@@ -197,7 +213,6 @@ def resolve_settings(config: pytest.Config) -> AlbenchSettings:
     profile = _choice("profile", str(_raw(config, "profile")), tuple(PROFILES))
     seeds_raw = _raw(config, "seeds")
     seeds = parse_seeds(str(seeds_raw)) if seeds_raw is not None else tuple(PROFILES[profile]["seeds"])
-    test = _choice("test", str(_raw(config, "test")), PAIRED_TESTS)
     trust = config.getoption("albench_trust_remote_code")
     return AlbenchSettings(
         profile=profile,
@@ -208,11 +223,9 @@ def resolve_settings(config: pytest.Config) -> AlbenchSettings:
         baseline_dir=_path(config, "baseline-dir"),
         compare=_choice("compare", str(_raw(config, "compare")), COMPARE_POLICIES),
         update=_choice("update", str(_raw(config, "update")), UPDATE_MODES),
-        compare_settings=CompareSettings(
-            tolerance=_probability("tolerance", str(_raw(config, "tolerance"))),
-            alpha=_probability("alpha", str(_raw(config, "alpha"))),
-            test=test,
-        ),
+        tolerance=_probability("tolerance", str(_raw(config, "tolerance"))),
+        alpha=_probability("alpha", str(_raw(config, "alpha"))),
+        test=_choice("test", str(_raw(config, "test")), tuple(PAIRED_TESTS)),
         json_path=_path(config, "json"),
         csv_path=_path(config, "csv"),
         markdown_path=_path(config, "markdown"),
@@ -220,8 +233,8 @@ def resolve_settings(config: pytest.Config) -> AlbenchSettings:
         progress=not config.getoption("albench_no_progress"),
         rootdir=str(config.rootpath),
         plots_dir=_path(config, "plots"),
-        plot_format=_choice("plot-format", str(_raw(config, "plot-format")), PLOT_FORMAT_CHOICES),
+        plot_format=_choice("plot-format", str(_raw(config, "plot-format")), tuple(PLOT_FORMATS)),
     )
 
 
-__all__ = ["AlbenchSettings", "PROFILES", "STATUSES", "add_options", "parse_seeds", "resolve_settings"]
+__all__ = ["PROFILES", "STATUSES", "AlbenchSettings", "add_options", "parse_seeds", "resolve_settings"]

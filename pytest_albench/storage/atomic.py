@@ -7,9 +7,11 @@ crash or a full disk mid-write leaves the previous file intact and no partial fi
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -20,6 +22,7 @@ def atomic_writer(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     """A binary handle on a temp file beside ``path``; on success it is fsynced and renamed over it."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temp_files(target.parent, target.name)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -36,6 +39,28 @@ def atomic_writer(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
             os.unlink(tmp)
         raise
     _fsync_dir(target.parent)
+
+
+#: A temp file older than this was left by a killed write (a live write renames within seconds).
+STALE_TEMP_SECONDS = 15 * 60
+
+
+def remove_stale_temp_files(folder: Path, name: str = "*", older_than: float = STALE_TEMP_SECONDS) -> list[Path]:
+    """Delete the hidden ``.NAME.xxxx.tmp`` files that killed writes left in ``folder``.
+
+    Only files of :func:`atomic_writer`'s pattern and older than ``older_than`` seconds go, so a write
+    in progress in another process is never touched. Returns what was removed (best effort: a folder
+    that cannot be listed or a file that cannot be removed is left as it is).
+    """
+    removed = []
+    now = time.time()
+    with contextlib.suppress(OSError):
+        for tmp in folder.glob(f".{name if name == '*' else glob.escape(name)}.*.tmp"):
+            with contextlib.suppress(OSError):
+                if now - tmp.stat().st_mtime > older_than:
+                    tmp.unlink()
+                    removed.append(tmp)
+    return removed
 
 
 def _read_umask() -> int:

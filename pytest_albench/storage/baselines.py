@@ -1,12 +1,9 @@
-"""Stored baselines: one JSON file per case, and the paired comparison that gives a verdict.
+"""Stored baselines: one JSON file per case, written atomically and checked when read.
 
-Verdicts:
-- ``new``: no baseline file; ``stale``: the case's configuration hash changed (not comparable);
-- ``regressed``: mean AULC drop over paired seeds > tolerance AND the one-sided paired test of
-  "worse" is significant at ``alpha``; ``improved`` is the mirror image;
-- ``drift``: same configuration and same environment fingerprint, so deterministic code should have
-  reproduced the baseline exactly, but some value differs;
-- ``ok``: anything else.
+A baseline stores what a later run must match (per-seed AULC and final accuracy, the mean curve) and
+what it was made from: the configuration hash, the inputs (dataset fingerprint, pool rows, test size,
+encoder identity) and the environment (versions, device, numerics). The verdict that compares a case
+with its baseline is :mod:`pytest_albench.analysis.verdict`.
 """
 
 from __future__ import annotations
@@ -14,50 +11,28 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+import hashlib
+import math
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 
 from ..errors import AlbenchError
-from ..record import BaselineVerdict, CaseRecord
-from ..stats.paired import paired_test
+from ..record import CaseRecord
 from .atomic import write_json_atomic
 
 BASELINE_FORMAT_VERSION = 1
-#: Values from the same environment that differ by less than this count as identical (JSON floats).
-EXACT_ATOL = 1e-9
 
 
 class BaselineFileError(AlbenchError):
     """A baseline file that cannot be parsed or lacks required fields."""
 
 
-@dataclass(frozen=True)
-class CompareSettings:
-    tolerance: float = 0.01
-    alpha: float = 0.05
-    test: str = "ttest"
-
-
-@dataclass
-class Verdict:
-    status: str
-    message: str
-    details: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> BaselineVerdict:
-        """The verdict as the case record stores it; ``details`` holds its optional keys (see :func:`compare`)."""
-        return cast(BaselineVerdict, {"status": self.status, "message": self.message, **self.details})
-
-
 def case_file_name(case_id: str) -> str:
     """A portable file name for a case id (hub ids contain '/'); a hash keeps mangled names unique."""
     safe = re.sub(r"[^A-Za-z0-9._\-\[\]]+", "_", case_id)
     if safe != case_id:
-        import hashlib
-
         safe = f"{safe}.{hashlib.sha256(case_id.encode()).hexdigest()[:8]}"
     return f"{safe}.json"
 
@@ -80,8 +55,23 @@ def baseline_from_case(case: CaseRecord) -> dict[str, Any]:
             "n_labeled": runs[0]["curve"]["n_labeled"],
             "accuracy": [float(v) for v in curves.mean(axis=0)],
         },
+        "inputs": baseline_inputs(case),
         "environment": case["environment"],
         "package_version": case["environment"].get("versions", {}).get("pytest-albench", "unknown"),
+    }
+
+
+def baseline_inputs(case: CaseRecord) -> dict[str, Any]:
+    """What a case was computed from beyond its configuration: the dataset's content, the pool's rows,
+    the test split's size and the encoder's identity. A rebuilt data folder or an updated encoder
+    package keeps the configuration hash but changes these, and makes the baseline stale."""
+    data: Any = case.get("data", {})
+    rows = data.get("pool_source_rows")
+    return {
+        "dataset_fingerprint": data.get("dataset_fingerprint"),
+        "pool_rows": None if rows is None else hashlib.sha256(",".join(map(str, rows)).encode()).hexdigest()[:16],
+        "test_size": data.get("test_size"),
+        "encoder": data.get("embedding_identity"),
     }
 
 
@@ -105,84 +95,26 @@ def read_baseline(path: Path) -> dict[str, Any] | None:
     missing = [k for k in ("config_hash", "per_seed", "environment") if k not in raw]
     if missing:
         raise BaselineFileError(f"baseline file {path} lacks {missing}; {fix}")
-    try:
-        for seed, entry in raw["per_seed"].items():
-            int(seed)
-            float(entry["aulc"]), float(entry["final_accuracy"])
-    except (AttributeError, KeyError, TypeError, ValueError) as exc:
-        raise BaselineFileError(f"baseline file {path} has a malformed per_seed entry ({exc!r}); {fix}") from exc
+    _check_per_seed(path, raw["per_seed"], fix)
     return raw
+
+
+def _check_per_seed(path: Path, per_seed: Any, fix: str) -> None:
+    """Every stored value a verdict reads must be a finite number: ``NaN`` would make every comparison
+    pass (``drift +nan``) and ``true`` would be read as 1.0."""
+    if not isinstance(per_seed, dict) or not per_seed:
+        raise BaselineFileError(f"baseline file {path}: per_seed must be a non-empty object of seeds; {fix}")
+    for seed, entry in per_seed.items():
+        if not str(seed).lstrip("-").isdigit() or not isinstance(entry, dict):
+            raise BaselineFileError(f"baseline file {path}: per_seed entry {seed!r} is malformed; {fix}")
+        for key in ("aulc", "final_accuracy"):
+            value = entry.get(key)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise BaselineFileError(
+                    f"baseline file {path}: per_seed[{seed!r}].{key} is {json.dumps(value)}, expected a finite "
+                    f"number; {fix}"
+                )
 
 
 def write_baseline(path: Path, case: CaseRecord) -> None:
     write_json_atomic(path, baseline_from_case(case))
-
-
-def compare(case: CaseRecord, baseline: dict[str, Any] | None, settings: CompareSettings) -> Verdict:
-    """The verdict for a finished case against its stored baseline."""
-    if baseline is None:
-        return Verdict("new", "no stored baseline; run with --albench-update=new to store one")
-    if baseline["config_hash"] != case["config_hash"]:
-        return Verdict(
-            "stale",
-            f"the case's configuration changed (baseline {baseline['config_hash']}, now "
-            f"{case['config_hash']}); results are not comparable: rerun with --albench-update=all",
-            {"baseline_config": baseline.get("config")},
-        )
-    current = {str(r["seed"]): r for r in case["runs"]}
-    seeds = sorted(set(current) & set(baseline["per_seed"]), key=int)
-    if not seeds:
-        return Verdict("stale", "the baseline shares no seed with this run; rerun with --albench-update=all")
-    cur = [float(current[s]["aulc"]) for s in seeds]
-    base = [float(baseline["per_seed"][s]["aulc"]) for s in seeds]
-    result = paired_test(cur, base, settings.test)
-    details = {
-        "seeds": [int(s) for s in seeds],
-        "baseline_aulc": base,
-        "current_aulc": cur,
-        "mean_delta": result.mean_delta,
-        "p_worse": result.p_worse,
-        "p_better": result.p_better,
-        "tolerance": settings.tolerance,
-        "alpha": settings.alpha,
-        "test": result.test_name,
-    }
-    table = _per_seed_table(seeds, base, cur)
-    if -result.mean_delta > settings.tolerance and result.p_worse < settings.alpha:
-        return Verdict(
-            "regressed",
-            f"AULC regressed: mean drop {-result.mean_delta:.4f} > tolerance {settings.tolerance:.4f} and "
-            f"{result.test_name} p = {result.p_worse:.3g} < alpha {settings.alpha}\n{table}",
-            details,
-        )
-    if result.mean_delta > settings.tolerance and result.p_better < settings.alpha:
-        message = f"AULC improved by {result.mean_delta:.4f} (p = {result.p_better:.3g})\n{table}"
-        return Verdict("improved", message, details)
-    same_env = _comparable_environment(baseline["environment"]) == _comparable_environment(case["environment"])
-    exact = all(
-        abs(float(current[s]["aulc"]) - float(baseline["per_seed"][s]["aulc"])) <= EXACT_ATOL
-        and abs(float(current[s]["final_accuracy"]) - float(baseline["per_seed"][s]["final_accuracy"])) <= EXACT_ATOL
-        for s in seeds
-    )
-    if same_env and not exact:
-        return Verdict(
-            "drift",
-            "same configuration and environment, yet results differ from the baseline: the code is not "
-            f"deterministic or changed behaviour without changing its configuration\n{table}",
-            details,
-        )
-    return Verdict("ok", f"within tolerance (mean delta {result.mean_delta:+.4f})", details)
-
-
-def _comparable_environment(env: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: env.get(k) for k in ("versions", "platform", "device")}
-
-
-def _per_seed_table(seeds: list[str], base: list[float], cur: list[float]) -> str:
-    from tabulate import tabulate
-
-    rows = [[s, f"{b:.4f}", f"{c:.4f}", f"{c - b:+.4f}"] for s, b, c in zip(seeds, base, cur, strict=True)]
-    rows.append(["mean", f"{np.mean(base):.4f}", f"{np.mean(cur):.4f}", f"{np.mean(cur) - np.mean(base):+.4f}"])
-    table: str = tabulate(rows, headers=["seed", "baseline AULC", "current AULC", "difference"], tablefmt="simple",
-                          disable_numparse=True)
-    return table

@@ -51,7 +51,6 @@ FORMAT_VERSION = 1
 MAGIC = b"ALBCACHE"
 _PREFIX = struct.Struct("<8sII")  # magic, format version, header length
 _SUFFIX = ".alb"
-_CHUNK = 1 << 24  # 16 MiB reads keep memory flat while hashing large payloads
 
 
 class AlbenchCacheWarning(UserWarning):
@@ -182,6 +181,8 @@ class ArrayCache:
         cached = self.load(key, report=False)
         if cached is not None:
             return Fetched(cached, True)
+        if not self._writable():
+            return self._compute_unstored(key, compute)
         with self._locked(key):
             cached = self.load(key, report=True)
             if cached is not None:
@@ -189,6 +190,28 @@ class ArrayCache:
             array = compute()
             self.store(key, array, meta)
             return Fetched(array, False)
+
+    def _writable(self) -> bool:
+        """False for a cache folder this process cannot write (a read-only shared cache, a read-only
+        mount): its entries are read, and a missing or corrupt one is computed without being stored."""
+        folder = self.root
+        while not folder.exists() and folder.parent != folder:
+            folder = folder.parent
+        return os.access(folder, os.W_OK | os.X_OK)
+
+    def _compute_unstored(self, key: CacheKey, compute: Callable[[], np.ndarray]) -> Fetched:
+        cached = self.load(key, report=True)
+        if cached is not None:
+            return Fetched(cached, True)
+        warnings.warn(
+            AlbenchCacheWarning(
+                f"cache folder {self.root} is read-only: entry {self.path(key).name} is missing or unusable, so "
+                "it is computed for this process only and not stored. Make the folder writable, or point "
+                "ALBENCH_CACHE_DIR (--albench-cache-dir) at a writable folder to keep it"
+            ),
+            stacklevel=3,
+        )
+        return Fetched(compute(), False)
 
     @contextlib.contextmanager
     def _locked(self, key: CacheKey) -> Iterator[None]:
