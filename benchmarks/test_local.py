@@ -2,7 +2,7 @@
 
 Selected by ``--albench-data-dir`` (or ``ALBENCH_DATA_DIR`` / the ``albench_data_dir`` ini key);
 without one, every case is skipped with that reason. Large pools are subsampled (stratified, with
-the fixed subsample stream) so that embedding and AL stay affordable on a CPU.
+the fixed ``subsample_seed``, shared by all seeds) so that embedding and AL stay affordable on a CPU.
 """
 
 from __future__ import annotations

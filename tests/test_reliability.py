@@ -168,3 +168,39 @@ def test_a_read_only_shared_cache_with_a_missing_entry_computes_without_storing(
             fetched = cache.get_or_compute(missing, lambda: np.full((2, 3), 7, np.float32))
         assert not fetched.hit and float(fetched.array[0, 0]) == 7.0
     assert _snapshot(tmp_path) == before
+
+
+# ------------------------------------------------------------------------------ bad embeddings
+
+
+def _problem(x_pool: "np.ndarray") -> object:
+    import numpy as np
+
+    from pytest_albench.engine.loop import PoolProblem
+
+    y = np.arange(len(x_pool)) % 2
+    return PoolProblem(x_pool=x_pool, y_pool=y, x_test=x_pool[:4], y_test=y[:4], n_classes=2)
+
+
+def test_zero_width_embeddings_are_refused() -> None:
+    import numpy as np
+
+    from pytest_albench.errors import EmbeddingError
+
+    with pytest.raises(EmbeddingError, match=r"no features \(shape \(8, 0\)\).*zero-width"):
+        _problem(np.zeros((8, 0), dtype=np.float32))
+
+
+def test_huge_but_finite_embeddings_are_rescaled_not_zeroed() -> None:
+    import numpy as np
+
+    from pytest_albench.engine.loop import feature_scale, run_active_learning
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 4)).astype(np.float32)
+    x[:, 0] += np.where(np.arange(60) % 2, 3.0, -3.0)  # separable on feature 0
+    ordinary = run_active_learning(_problem(x), strategy="random", seed=0, initial_pool_size=6, schedule=[6, 6])
+    huge = run_active_learning(_problem(x * np.float32(1e30)), strategy="random", seed=0, initial_pool_size=6,
+                               schedule=[6, 6])
+    assert feature_scale(x * np.float32(1e30)) > 0
+    assert huge.final_accuracy == ordinary.final_accuracy > 0.9  # not chance: the scale did not overflow

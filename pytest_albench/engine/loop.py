@@ -70,6 +70,11 @@ class PoolProblem:
 def _check_split(what: str, split: str, x: np.ndarray, y: np.ndarray, n_classes: int) -> None:
     if x.ndim != 2 or x.shape[0] == 0:
         raise DatasetError(f"{what}: the {split} split is empty (embedding shape {x.shape})")
+    if x.shape[1] == 0:
+        raise EmbeddingError(
+            f"{what}: the {split} embeddings have no features (shape {x.shape}); the encoder returned "
+            "zero-width vectors: check its output (or its truncation setting)"
+        )
     if y.shape != (x.shape[0],):
         raise DatasetError(f"{what}: {split} has {x.shape[0]} embeddings but labels of shape {y.shape}")
     bad = ~np.isfinite(x).all(axis=1)
@@ -249,8 +254,19 @@ def feature_scale(x_pool: np.ndarray) -> float:
     some and not on others. A single scalar from the pool (never the test split) fixes that while
     leaving every distance ratio, and so every diversity strategy's choice, unchanged.
     """
-    mean_norm = float(np.linalg.norm(x_pool, axis=1).mean())
-    return float(np.sqrt(x_pool.shape[1]) / mean_norm) if mean_norm > 0 else 1.0
+    with np.errstate(over="ignore"):
+        mean_norm = float(np.linalg.norm(x_pool, axis=1).mean())
+    if not np.isfinite(mean_norm):
+        # float32 squares overflow above ~1e19; float64 holds them (kept as the fallback only, so the
+        # scale of every ordinary embedding stays bit-identical)
+        mean_norm = float(np.linalg.norm(x_pool.astype(np.float64), axis=1).mean())
+    scale = float(np.sqrt(x_pool.shape[1]) / mean_norm) if mean_norm > 0 else 1.0
+    if not np.isfinite(scale) or scale < np.finfo(np.float32).tiny or not np.isfinite(scale * np.abs(x_pool).max()):
+        raise EmbeddingError(
+            f"embedding rows have a mean norm of {mean_norm:.3g}, which float32 cannot rescale to unit size "
+            "(features would underflow to 0); the encoder's output is broken: check its dtype and scaling"
+        )
+    return scale
 
 
 def _to_device(x: np.ndarray, scale: float, device: str) -> Any:

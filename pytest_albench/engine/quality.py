@@ -4,8 +4,11 @@ The study asks whether AL strategies help more on some embeddings than on others
 needs a description of each (dataset, embedding) cell that does not come from the AL runs themselves,
 otherwise gains would be correlated with themselves. These measures use the fully labeled pool:
 
-* ``linear_probe_accuracy``: the loop's logistic head (same features scale, same C = 1) fitted on the
-  whole pool: the ceiling that an AL learning curve approaches.
+* ``linear_probe_accuracy``: scikit-learn's ``LogisticRegression`` (lbfgs, C = 1, up to 2,000
+  iterations) on the loop's feature scaling, fitted on the whole pool: the ceiling that an AL learning
+  curve approaches. It is not the AL loop's ``logistic`` head (a torch model with a 200-iteration
+  budget), only the same model family and regularisation, so the ceiling does not move when a head
+  changes.
 * ``knn_accuracy``: 5-NN, cosine. Local label consistency, which is what diversity and density
   strategies (TypiClust, ProbCover, Coreset) rely on. k = 5 is the common default, large enough not to
   be decided by one mislabeled neighbour and small enough to stay local on the smallest classes of a

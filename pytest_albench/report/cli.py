@@ -14,9 +14,18 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..choices import (
+    DEFAULT_PAGE_FORMAT,
+    DEFAULT_PLOT_FORMAT,
+    DEFAULT_POSTHOC,
+    NO_PLOTS,
+    PAGE_FORMATS,
+    PLOT_FORMATS,
+    POSTHOC_METHODS,
+)
 from ..errors import AlbenchError
 
-POSTHOC_CHOICES = ("wilcoxon-holm", "nemenyi")
+POSTHOC_CHOICES = tuple(POSTHOC_METHODS)
 EXIT_OK = 0
 EXIT_USAGE = 2
 
@@ -29,14 +38,17 @@ def build_parser(prog: str = "albench-report") -> argparse.ArgumentParser:
     )
     parser.add_argument("results", nargs="*", metavar="RESULTS.json", help="results files to read and merge")
     parser.add_argument("--out", required=True, metavar="DIR", help="folder for report.md / report.html and figures/")
-    parser.add_argument("--format", choices=("md", "html", "both"), default="both",
-                        help="page format: md (GitHub Markdown), html, or both [default: both]")
-    parser.add_argument("--plots", choices=("png", "svg", "both", "none"), default="png",
-                        help="figure files: png, svg, both, or none (tables only) [default: png]")
+    parser.add_argument("--format", choices=tuple(PAGE_FORMATS), default=DEFAULT_PAGE_FORMAT,
+                        help="page format: md (GitHub Markdown), html, or both "
+                             f"[default: {DEFAULT_PAGE_FORMAT}]")
+    parser.add_argument("--plots", choices=(*PLOT_FORMATS, NO_PLOTS), default=DEFAULT_PLOT_FORMAT,
+                        help=f"figure files: {', '.join(PLOT_FORMATS)}, or {NO_PLOTS} (tables only) "
+                             f"[default: {DEFAULT_PLOT_FORMAT}]")
     parser.add_argument("--alpha", type=_alpha, default=0.05, help="significance level of the tests [default: 0.05]")
-    parser.add_argument("--posthoc", choices=POSTHOC_CHOICES, default="wilcoxon-holm",
-                        help="post-hoc test after Friedman: wilcoxon-holm (pairwise Wilcoxon signed-rank, "
-                             "Holm-corrected) or nemenyi (critical difference) [default: wilcoxon-holm]")
+    parser.add_argument("--posthoc", choices=POSTHOC_CHOICES, default=DEFAULT_POSTHOC,
+                        help="post-hoc test after Friedman: "
+                             + "; ".join(f"{name}: {text}" for name, text in POSTHOC_METHODS.items())
+                             + f" [default: {DEFAULT_POSTHOC}]")
     parser.add_argument("--label", action="append", default=[], metavar="NAME=FILE",
                         help="give FILE the run label NAME (added to each case's variant as run=NAME), so the "
                              "same cases from several runs are compared side by side; repeatable")
@@ -69,9 +81,9 @@ def main(argv: Sequence[str] | None = None, prog: str = "albench-report") -> int
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .figures import formats_for
-    from .page import PAGE_FORMATS, RunInfo, write_report
     from ..storage.results_file import load_and_merge
+    from .figures import formats_for
+    from .page import RunInfo, write_report
 
     merged = load_and_merge(args.results, args.label)
     sources = tuple(f"{f.path} (run={f.label})" if f.label else f.path for f in merged.files)
@@ -80,7 +92,7 @@ def _run(args: argparse.Namespace) -> int:
     outcome = write_report(
         Path(args.out), merged.cases, merged.missing, info,
         page_formats=PAGE_FORMATS[args.format],
-        plot_formats=() if args.plots == "none" else formats_for(args.plots),
+        plot_formats=() if args.plots == NO_PLOTS else formats_for(args.plots),
         alpha=args.alpha, posthoc=args.posthoc, order=order,
     )
     for message in outcome.warnings:

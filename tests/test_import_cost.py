@@ -1,0 +1,50 @@
+"""Importing the plugin stays cheap: every pytest run where the package is installed pays for it.
+
+The pytest11 entry point (``pytest_albench.plugin.hooks``) and the option parsing it needs must not
+pull in numpy, torch, scipy or scikit-learn; those load only when a case runs or a report is built.
+A fresh interpreter is used, since this test process has long imported them all.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HEAVY = ("numpy", "torch", "scipy", "sklearn")
+
+
+def imported_after(code: str) -> set[str]:
+    """The top-level packages a fresh interpreter holds after running ``code``."""
+    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}})))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+@pytest.mark.parametrize("module", ["pytest_albench.plugin.hooks", "pytest_albench.plugin.options",
+                                    "pytest_albench.choices", "pytest_albench"])
+def test_importing_the_plugin_leaves_the_heavy_libraries_out(module: str) -> None:
+    loaded = imported_after(f"import {module}")
+    assert module.split(".")[0] in loaded, "the probe must see the module it imported"
+    assert not loaded & set(HEAVY), f"import {module} pulled in {sorted(loaded & set(HEAVY))}"
+
+
+def test_the_probe_does_see_a_heavy_import() -> None:
+    """Guard against a probe that can never fail: importing the statistics does load numpy."""
+    assert "numpy" in imported_after("import pytest_albench.stats.paired")
+
+
+def test_a_pytest_run_that_runs_no_case_leaves_them_out_too(tmp_path: Path) -> None:
+    """Options are resolved, the header printed and every report passes the plugin's hooks in every
+    run, albench cases or not: that path must stay light as well."""
+    test_file = tmp_path / "test_plain.py"
+    test_file.write_text("def test_plain():\n    assert True\n")
+    args = ["-q", "-p", "no:cacheprovider", "-p", "no:xdist", str(test_file)]
+    code = (f"import pytest\nassert pytest.main({args!r}) == 0\n"
+            "import sys\nassert 'pytest_albench.plugin.hooks' in sys.modules, 'the plugin must have been loaded'")
+    loaded = imported_after(code)
+    assert "pytest_albench" in loaded
+    assert not loaded & set(HEAVY), f"a plain pytest run pulled in {sorted(loaded & set(HEAVY))}"
