@@ -8,7 +8,6 @@ and scikit-learn load only when something runs.
 from __future__ import annotations
 
 import importlib
-from itertools import product
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -36,6 +35,7 @@ _LAZY = {
     "register_head": "engine.heads",
     "head_names": "engine.heads",
     "QueryInputs": "strategies",
+    "Param": "strategies",
     "register_strategy": "strategies",
     "get_strategy": "strategies",
     "strategy_names": "strategies",
@@ -44,9 +44,11 @@ _LAZY = {
     "register_ips": "strategies",
     "register_initial_pool_method": "strategies",
     "ips_names": "strategies",
+    # parametrizing a suite (the only public name that needs pytest)
+    "cases": "plugin.parametrize",
 }
 
-__all__ = sorted([*_LAZY, "cases", "__version__"])
+__all__ = sorted([*_LAZY, "__version__"])  # noqa: PLE0605 - _LAZY is the one list of public names
 
 if TYPE_CHECKING:  # pragma: no cover
     from .engine.config import ALConfig  # noqa: F401
@@ -60,16 +62,3 @@ def __getattr__(name: str) -> Any:
     value = getattr(importlib.import_module(f".{module}", __name__), name)
     globals()[name] = value
     return value
-
-
-def cases(datasets: list[str], embeddings: list[str], strategies: list[str], **marks: Any) -> list[Any]:
-    """The full grid as ``pytest.param`` values with ids ``dataset-embedding-strategy``.
-
-    Use with ``@pytest.mark.parametrize("dataset,embedding,strategy", cases(...))``.
-    """
-    import pytest
-
-    return [
-        pytest.param(d, e, s, id=f"{d}-{e}-{s}", **marks)
-        for d, e, s in product(datasets, embeddings, strategies)
-    ]

@@ -79,7 +79,8 @@ class _VerdictRequired(TypedDict):
 
 
 class BaselineVerdict(_VerdictRequired, total=False):
-    """The comparison with the stored baseline (``storage.baselines.compare``) and what was written."""
+    """The comparison with the stored baseline (``analysis.verdict.compare``), the session gate's decision
+    (``analysis.gate``) and what was written."""
 
     seeds: list[int]
     baseline_aulc: list[float]
@@ -89,8 +90,16 @@ class BaselineVerdict(_VerdictRequired, total=False):
     p_better: float
     tolerance: float
     alpha: float
+    case_alpha: float  # the level this case had to reach on its own (alpha / cases under a correction)
+    correction: str  # bh, holm or none
     test: str
+    mde: float | None  # the smallest drop its seeds could detect (None: too few seeds to estimate)
+    candidate: bool  # p below alpha but not below case_alpha: the session gate decides
+    p_adjusted: float  # the session's adjusted p (set by the gate on the controller)
+    family_size: int  # how many compared cases the gate adjusted together
     baseline_config: Mapping[str, Any] | None  # on "stale": the configuration the baseline was run with
+    changed: list[str]  # on "stale": which inputs changed
+    numerics_changed: str  # on "numeric": how the CPU/BLAS differ
     written: str
 
 
