@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pytest_albench.errors import CacheError
 from pytest_albench.storage.cache import (
     FORMAT_VERSION,
     AlbenchCacheWarning,
@@ -18,7 +19,6 @@ from pytest_albench.storage.cache import (
     CacheKey,
     resolve_cache_dir,
 )
-from pytest_albench.errors import CacheError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -180,46 +180,100 @@ def test_cache_dir_resolution_order(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     assert resolve_cache_dir(tmp_path / "arg") == tmp_path / "arg"
 
 
+#: One requester process. It replaces nothing in the cache: it only makes ``FileLock.acquire`` try once
+#: without blocking first, and leaves a ``blocked<i>`` marker when that try finds the lock held, so the
+#: test sees which processes really waited on the entry's lock. Its ``compute`` leaves ``computing<i>``
+#: and does not return until every other requester is blocked, so none of them can skip the lock by
+#: arriving after the entry was written. Every wait has a deadline: a broken lock fails, it never hangs.
 _REQUESTER = r"""
-import sys, time, pathlib
+import pathlib, sys, time
+import filelock
 import numpy as np
 from pytest_albench.storage.cache import ArrayCache, CacheKey
-root, side, ready, go = map(pathlib.Path, sys.argv[1:5])
-ready.touch()
-while not go.exists():
-    time.sleep(0.005)
+
+root, work = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+me, n, wait_s = int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+
+def wait_for(done, what):
+    deadline = time.monotonic() + wait_s
+    while not done():
+        if time.monotonic() > deadline:
+            sys.exit(f"requester {me}: gave up after {wait_s} s waiting for {what}")
+        time.sleep(0.005)
+
+acquire = filelock.FileLock.acquire
+
+def observed_acquire(self, *args, **kwargs):
+    try:
+        return acquire(self, blocking=False)
+    except filelock.Timeout:
+        (work / f"blocked{me}").touch()
+    return acquire(self, *args, **kwargs)
+
+filelock.FileLock.acquire = observed_acquire
+
 def compute():
-    with open(side, "a") as handle:
-        handle.write("computed\n")
-    time.sleep(0.5)  # long enough that the other requesters arrive while this one computes
+    (work / f"computing{me}").touch()
+    wait_for(lambda: len(list(work.glob("blocked*"))) >= n - 1, "the other requesters to block on the lock")
     return np.arange(12, dtype=np.float32).reshape(3, 4)
+
+(work / f"ready{me}").touch()
+wait_for((work / "go").exists, "the go signal")
 fetched = ArrayCache(root).get_or_compute(CacheKey.from_inputs({"test": "concurrency"}), compute)
 print(int(fetched.hit), float(fetched.array.sum()))
 """
+_WAIT_S = 30.0
 
 
-def test_three_concurrent_processes_compute_once(tmp_path: Path) -> None:
-    side, go = tmp_path / "computations.txt", tmp_path / "go"
+def _markers(work: Path, prefix: str) -> set[int]:
+    """The requester numbers that left a ``<prefix><i>`` marker file."""
+    return {int(path.name[len(prefix) :]) for path in work.glob(f"{prefix}*")}
+
+
+def _start_requesters(tmp_path: Path, n: int, script: str, wait_s: float) -> list[subprocess.Popen[str]]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
-    readies = [tmp_path / f"ready{i}" for i in range(3)]
-    procs = [
+    root, work = str(tmp_path / "cache"), str(tmp_path / "markers")
+    return [
         subprocess.Popen(
-            [sys.executable, "-c", _REQUESTER, str(tmp_path / "cache"), str(side), str(ready), str(go)],
+            [sys.executable, "-c", script, root, work, str(i), str(n), str(wait_s)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             env=env,
             cwd=REPO,
         )
-        for ready in readies
+        for i in range(n)
     ]
-    deadline = time.monotonic() + 60
-    while not all(r.exists() for r in readies) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    go.touch()  # release all three at once
-    results = [p.communicate(timeout=60) for p in procs]
+
+
+def run_requesters(tmp_path: Path, n: int, script: str = _REQUESTER, wait_s: float = _WAIT_S) -> list[list[str]]:
+    """Start ``n`` requesters, release them together, and return each one's printed words (hit, sum).
+
+    Fails with the requesters' stderr when any of them exits non-zero (e.g. it gave up waiting).
+    """
+    work = tmp_path / "markers"
+    work.mkdir()
+    procs = _start_requesters(tmp_path, n, script, wait_s)
+    try:
+        deadline = time.monotonic() + 2 * wait_s
+        while len(_markers(work, "ready")) < n and time.monotonic() < deadline:
+            time.sleep(0.01)
+        (work / "go").touch()  # release all of them at once
+        results = [p.communicate(timeout=3 * wait_s) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
     assert all(p.returncode == 0 for p in procs), [err for _, err in results]
-    outputs = sorted(out.split()[0] for out, _ in results)
-    assert side.read_text().splitlines() == ["computed"]
-    assert outputs == ["0", "1", "1"]
-    assert {out.split()[1] for out, _ in results} == {"66.0"}
+    return [out.split() for out, _ in results]
+
+
+def test_concurrent_processes_compute_once_and_the_others_wait_on_the_lock(tmp_path: Path) -> None:
+    n = 3
+    outputs = run_requesters(tmp_path, n)
+    work = tmp_path / "markers"
+    [computer] = _markers(work, "computing")  # the computation ran exactly once
+    assert _markers(work, "blocked") == set(range(n)) - {computer}  # every other one blocked on the lock
+    assert [words[0] for words in outputs] == ["0" if i == computer else "1" for i in range(n)]  # ...then hit
+    assert {words[1] for words in outputs} == {"66.0"}

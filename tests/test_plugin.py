@@ -2,46 +2,13 @@
 
 from __future__ import annotations
 
-import json
+import re
 from pathlib import Path
 
 import pytest
+from pytester_grid import CONFTEST, TEST_FILE, load_json, run
 
 pytest_plugins = ["pytester"]
-
-#: A small but real grid: BBC News (packaged) on TF-IDF+LSA, 300-point pool, 3 cycles, 3 seeds.
-CONFTEST = '''
-import os
-import numpy as np
-import pytest
-from pytest_albench import register_strategy
-
-@register_strategy("mine", needs=("proba",))
-def mine(inputs, batch_size, rng):
-    """margin, or its opposite when ALBENCH_TEST_WORSEN is set (a deliberately broken strategy)."""
-    p = inputs.proba.sort(dim=1, descending=True).values
-    margin = (p[:, 0] - p[:, 1]).cpu().numpy()
-    unlabeled = np.flatnonzero(~inputs.labeled.cpu().numpy())
-    order = np.argsort(margin[unlabeled], kind="stable")
-    if os.environ.get("ALBENCH_TEST_WORSEN"):
-        order = order[::-1]
-    return unlabeled[order[:batch_size]]
-
-@register_strategy("crashes", needs=("proba",))
-def crashes(inputs, batch_size, rng):
-    os._exit(3)
-'''
-
-TEST_FILE = '''
-import pytest
-from pytest_albench import cases
-
-SMALL = dict(max_pool=300, max_test=300, cycles=3, initial_pool_size=10, query_size=10)
-
-@pytest.mark.parametrize("dataset,embedding,strategy", cases(["bbc_news"], ["tfidf-lsa"], ["random", "mine", "entropy"]))
-def test_al(albench, dataset, embedding, strategy):
-    albench(dataset, embedding, strategy, **SMALL)
-'''
 
 
 @pytest.fixture
@@ -53,21 +20,30 @@ def suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.
     return pytester
 
 
-def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly", *args)
+class ParserSpy:
+    """A plugin that keeps the parser pytest hands to ``pytest_addoption``, to read what was registered."""
 
+    parser: pytest.Parser | None = None
 
-def load_json(path: Path) -> dict:
-    return json.loads(path.read_text())
+    def pytest_addoption(self, parser: pytest.Parser) -> None:
+        self.parser = parser
+
+    def albench_options(self) -> set[str]:
+        """The long names of every option in the plugin's group: the option table plus the flags."""
+        assert self.parser is not None, "pytest_addoption was never called"
+        group = self.parser.getgroup("albench")
+        return {name for option in group.options for name in option.names() if name.startswith("--")}
 
 
 class TestOptions:
     def test_help_lists_every_option(self, pytester: pytest.Pytester) -> None:
-        result = pytester.runpytest("--help")
-        for option in ("--albench-data-dir", "--albench-cache-dir", "--albench-profile", "--albench-seeds",
-                       "--albench-device", "--albench-baseline-dir", "--albench-compare", "--albench-update",
-                       "--albench-json", "--albench-csv", "--albench-markdown", "--albench-tolerance"):
-            result.stdout.fnmatch_lines([f"*{option}*"])
+        """Every option the plugin registers in its group, read from pytest's own parser, is in --help."""
+        parser = ParserSpy()
+        result = pytester.runpytest("--help", plugins=[parser])
+        registered = parser.albench_options()
+        listed = set(re.findall(r"^  (--albench-[a-z-]+)", result.stdout.str(), flags=re.MULTILINE))
+        assert "--albench-profile" in registered and "--albench-no-progress" in registered  # the spy saw the group
+        assert sorted(registered - listed) == []
 
     def test_header_shows_resolved_settings(self, pytester: pytest.Pytester) -> None:
         pytester.makepyfile("def test_nothing(): pass")
@@ -94,10 +70,10 @@ class TestOptions:
         pytester.makepyfile("def test_nothing(): pass")
         sub = pytester.mkdir("sub")
         monkeypatch.chdir(sub)
-        from_ini = pytester.runpytest("-c", str(pytester.path / "tox.ini"), "--rootdir", str(pytester.path), str(pytester.path))
+        ini_args = ("-c", str(pytester.path / "tox.ini"), "--rootdir", str(pytester.path))
+        from_ini = pytester.runpytest(*ini_args, str(pytester.path))
         from_ini.stdout.fnmatch_lines([f"albench: * data-dir={pytester.path / 'data'}"])
-        from_cli = pytester.runpytest("-c", str(pytester.path / "tox.ini"), "--rootdir", str(pytester.path),
-                                      "--albench-data-dir=mine", str(pytester.path))
+        from_cli = pytester.runpytest(*ini_args, "--albench-data-dir=mine", str(pytester.path))
         from_cli.stdout.fnmatch_lines([f"albench: * data-dir={sub / 'mine'}"])
 
     def test_ini_keys_are_read(self, pytester: pytest.Pytester) -> None:

@@ -112,7 +112,7 @@ def test_problem_quality_is_cached_on_disk(tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_every_case_record_carries_the_quality_of_its_cell(pytester: pytest.Pytester, tmp_path: Path) -> None:
-    from test_plugin import CONFTEST, TEST_FILE, load_json, run
+    from pytester_grid import CONFTEST, TEST_FILE, load_json, run
 
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(test_grid=TEST_FILE)
