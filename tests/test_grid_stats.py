@@ -10,7 +10,8 @@ import pytest
 
 from pytest_albench.analysis.grid import IPS_TARGET, analyze
 from pytest_albench.errors import ConfigError
-from pytest_albench.stats.grid import (
+from pytest_albench.report.tables import analysis_tables
+from pytest_albench.stats import (
     cd_groups,
     friedman,
     holm,
@@ -137,7 +138,7 @@ class TestWilcoxonHolm:
 
 class TestGroups:
     def test_chain_of_overlapping_groups(self) -> None:
-        sig = {pair: True for pair in [("a", "c"), ("a", "d"), ("a", "e"), ("b", "d"), ("b", "e"), ("c", "e")]}
+        sig = dict.fromkeys([("a", "c"), ("a", "d"), ("a", "e"), ("b", "d"), ("b", "e"), ("c", "e")], True)
         assert cd_groups("abcde", sig) == [("a", "b"), ("b", "c"), ("c", "d"), ("d", "e")]
 
     def test_contained_groups_are_dropped(self) -> None:
@@ -267,7 +268,8 @@ class TestAnalyze:
         # e1 margin: per-dataset means 0.02, 0.04, 0.06: mean 0.04, s = 0.02, half = 4.302653·0.02/√3.
         g = gains[("e1", "margin")]
         assert (g.n, g.unit) == (3, "datasets") and g.mean == pytest.approx(0.04)
-        assert g.low == pytest.approx(0.04 - 0.0496828, abs=1e-6) and g.high == pytest.approx(0.04 + 0.0496828, abs=1e-6)
+        assert g.low == pytest.approx(0.04 - 0.0496828, abs=1e-6)
+        assert g.high == pytest.approx(0.04 + 0.0496828, abs=1e-6)
         # e2 margin: 2 datasets → per-seed gains (0.01, 0.01, 0.07, 0.07), mean 0.04.
         g = gains[("e2", "margin")]
         assert (g.n, g.unit) == (4, "dataset×seed") and g.mean == pytest.approx(0.04)
@@ -310,7 +312,7 @@ class TestAnalyze:
 
     def test_tables_render_and_name_the_tests(self) -> None:
         result = analyze(grid(), posthoc="nemenyi")
-        tables = {t.title: t for t in result.tables()}
+        tables = {t.title: t for t in analysis_tables(result)}
         friedman_table = tables["Friedman test of AULC ranks per embedding"]
         assert "Iman–Davenport" in friedman_table.note and "Nemenyi" in friedman_table.note
         assert "Pairwise nemenyi p-values: e1" in tables
@@ -324,11 +326,11 @@ class TestAnalyze:
         result = analyze(single)
         assert result.per_embedding["e"].friedman is None and result.gains == []
         assert "only 1 strategy" in " ".join(result.per_embedding["e"].notes)
-        result.tables()
+        analysis_tables(result)
         two = [case("e", "d", "random", {0: 0.5, 1: 0.6}), case("e", "d", "margin", {0: 0.55, 1: 0.6})]
         stats = analyze(two).per_embedding["e"]
         assert stats.blocks == "dataset×seed" and stats.friedman is not None and stats.friedman.n_blocks == 2
-        assert analyze([]).tables() == []
+        assert analysis_tables(analyze([])) == []
 
     def test_bad_settings_are_named(self) -> None:
         with pytest.raises(ConfigError, match="post-hoc"):
@@ -349,7 +351,8 @@ def test_labelled_runs_are_never_paired_across_runs() -> None:
     result = analyze(old + new)
     assert result.cell_gains  # otherwise the next line would hold vacuously
     assert all("[run=old]" in embedding for embedding, _, _ in result.cell_gains)
-    assert {e for e, _ in result.quality} == {f"{e} [run={r}]" for e in {c["embedding"] for c in cases} for r in ("old", "new")}
+    embeddings = {c["embedding"] for c in cases}
+    assert {e for e, _ in result.quality} == {f"{e} [run={r}]" for e in embeddings for r in ("old", "new")}
 
 
 def test_a_failed_quality_measure_is_a_note_not_a_crash() -> None:

@@ -12,15 +12,16 @@ from __future__ import annotations
 import html
 import os
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..analysis import GridAnalysis, GridSummary, summarize
+from ..record import CaseRecord
 from ..storage.atomic import write_text_atomic
-from .tables import Table, mean_rank_table, per_cell_tables, status_table, win_tie_loss_table
+from .tables import Table, analysis_tables, mean_rank_table, per_cell_tables, status_table, win_tie_loss_table
 
-PAGE_FORMATS: dict[str, tuple[str, ...]] = {"md": ("md",), "html": ("html",), "both": ("md", "html")}
 #: Above these sizes a table or a group of tables is folded away (``<details>``) to keep the page short.
 FOLD_ROWS = 30
 FOLD_CELL_TABLES = 8
@@ -71,21 +72,26 @@ class RunInfo:
 # ------------------------------------------------------------------------------------------- building
 
 
-def build_page(cases: Sequence[Mapping[str, Any]], missing: Sequence[str], info: RunInfo, *,
-               analysis: Any = None, analysis_note: str = "", figures: Sequence[Any] = (),
-               figures_note: str = "", order: Sequence[str] | None = None) -> Page:
+def build_page(cases: Sequence[CaseRecord], missing: Sequence[str], info: RunInfo, *,
+               analysis: GridAnalysis | None = None, analysis_note: str = "", figures: Sequence[Any] = (),
+               figures_note: str = "", order: Sequence[str] | None = None,
+               summary: GridSummary | None = None) -> Page:
     """The whole page; ``analysis`` is a GridAnalysis (or None with ``analysis_note`` saying why).
+
+    Every table reads one :class:`GridSummary` of ``cases``: the analysis's, else ``summary``, else one
+    computed here, so the rank table, the tests and the win/tie/loss counts show the same ranking.
 
     Order: what ran; the rank summary and heatmap; the statistics with their CD diagrams; gains against
     embedding quality; learning curves; then the long per-cell and pairwise detail, folded away.
     """
+    summary = analysis.summary if analysis is not None else summary if summary is not None else summarize(cases)
     ranks = Section(RANKS_SECTION)
-    summary = mean_rank_table(cases)
-    if summary.rows:
-        ranks.blocks.append(_table_block(summary))
+    rank_table = mean_rank_table(summary)
+    if rank_table.rows:
+        ranks.blocks.append(_table_block(rank_table))
     stats = Section(STATS_SECTION)
     if analysis is not None:
-        stats.blocks.extend(_analysis_blocks([t for t in analysis.tables() if t.rows]))
+        stats.blocks.extend(_analysis_blocks(analysis_tables(analysis)))
         if analysis.notes:
             notes = " ".join(f"{n[:1].upper()}{n[1:].rstrip('.')}." for n in analysis.notes)
             stats.blocks.append(Block("text", text=f"Notes: {notes}"))
@@ -100,7 +106,7 @@ def build_page(cases: Sequence[Mapping[str, Any]], missing: Sequence[str], info:
         by_title[figure.section].blocks.append(Block("figure", figure=figure))
     if figures_note:
         sections.append(Section("Figures", [Block("text", text=figures_note)]))
-    sections.append(_details(cases, missing))
+    sections.append(_details(cases, missing, summary))
     return Page("pytest-albench report", [s for s in sections if s.blocks])
 
 
@@ -119,7 +125,7 @@ def _analysis_blocks(tables: list[Table]) -> list[Block]:
     return blocks
 
 
-def what_was_run(cases: Sequence[Mapping[str, Any]], missing: Sequence[str], info: RunInfo,
+def what_was_run(cases: Sequence[CaseRecord], missing: Sequence[str], info: RunInfo,
                  order: Sequence[str] | None = None) -> Section:
     from .figures import embedding_order
 
@@ -149,7 +155,7 @@ def what_was_run(cases: Sequence[Mapping[str, Any]], missing: Sequence[str], inf
     return section
 
 
-def _environment_rows(cases: Iterable[Mapping[str, Any]]) -> list[list[Any]]:
+def _environment_rows(cases: Iterable[CaseRecord]) -> list[list[Any]]:
     """Distinct package versions and devices with the number of cases that ran on each."""
     devices: Counter[str] = Counter()
     versions: dict[str, Counter[str]] = defaultdict(Counter)
@@ -169,9 +175,9 @@ def _counted(counter: Counter[str]) -> str:
     return "; ".join(f"{value} ({n} cases)" for value, n in sorted(counter.items()))
 
 
-def _details(cases: Sequence[Mapping[str, Any]], missing: Sequence[str]) -> Section:
+def _details(cases: Sequence[CaseRecord], missing: Sequence[str], grid: GridSummary) -> Section:
     section = Section("Details")
-    table = win_tie_loss_table(cases)
+    table = win_tie_loss_table(grid)
     if table.rows:
         section.blocks.append(_table_block(table))
     cells = per_cell_tables(cases)
@@ -312,19 +318,21 @@ class ReportOutcome:
     warnings: list[str] = field(default_factory=list)
 
 
-def write_report(out_dir: Path, cases: Sequence[Mapping[str, Any]], missing: Sequence[str], info: RunInfo, *,
+def write_report(out_dir: Path, cases: Sequence[CaseRecord], missing: Sequence[str], info: RunInfo, *,
                  page_formats: Sequence[str] = ("md", "html"), plot_formats: Sequence[str] = ("png",),
                  alpha: float = 0.05, posthoc: str = "wilcoxon-holm", order: Sequence[str] | None = None,
-                 analysis: tuple[Any, str] | None = None) -> ReportOutcome:
+                 analysis: tuple[GridAnalysis | None, str] | None = None,
+                 summary: GridSummary | None = None) -> ReportOutcome:
     """Statistics, figures (when matplotlib is there) and the page; never fails for want of matplotlib.
 
     ``analysis`` is :func:`grid_analysis`'s answer when the caller already has it (the plugin prints its
-    summary first); otherwise it is computed here with ``alpha`` and ``posthoc``.
+    summary first); otherwise it is computed here with ``alpha`` and ``posthoc``, from ``summary`` when given.
     """
     from .figures import PlotsUnavailableError, draw_figures
 
     outcome = ReportOutcome()
-    grid, note = analysis if analysis is not None else grid_analysis(cases, alpha=alpha, posthoc=posthoc)
+    grid, note = (analysis if analysis is not None
+                  else grid_analysis(cases, alpha=alpha, posthoc=posthoc, summary=summary))
     figures: list[Any] = []
     figures_note = ""
     if plot_formats:
@@ -335,30 +343,32 @@ def write_report(out_dir: Path, cases: Sequence[Mapping[str, Any]], missing: Seq
             figures_note = f"No figures: {exc}."
     outcome.figures = [p for f in figures for p in f.paths]
     page = build_page(cases, missing, info, analysis=grid, analysis_note=note, figures=figures,
-                      figures_note=figures_note, order=order)
+                      figures_note=figures_note, order=order, summary=summary)
     outcome.pages = write_page(page, out_dir, page_formats)
     return outcome
 
 
-def grid_analysis(cases: Sequence[Mapping[str, Any]], *, alpha: float = 0.05,
-                  posthoc: str = "wilcoxon-holm") -> tuple[Any, str]:
-    """The grid's statistics, or None and the reason they cannot be computed."""
-    from ..analysis.grid import analyze
+def grid_analysis(cases: Sequence[CaseRecord], *, alpha: float = 0.05, posthoc: str = "wilcoxon-holm",
+                  summary: GridSummary | None = None) -> tuple[GridAnalysis | None, str]:
+    """The grid's statistics, or None and the reason they cannot be computed; ``summary`` is
+    :func:`~pytest_albench.analysis.summarize` of ``cases`` when the caller already has it."""
+    from ..analysis import analyze
     from ..errors import AlbenchError
 
     try:
-        return analyze(list(cases), alpha=alpha, posthoc=posthoc), ""
+        return analyze(list(cases), alpha=alpha, posthoc=posthoc, summary=summary), ""
     except AlbenchError as exc:
         return None, f"No statistics across datasets: {exc}"
 
 
-def friedman_summary(analysis: Any, order: Sequence[str] | None = None) -> Table:
+def friedman_summary(analysis: GridAnalysis, order: Sequence[str] | None = None) -> Table:
     """A terminal-sized digest of the rank tests: one row per embedding that could be tested.
 
     The full Friedman table (all mean ranks, F_ID, notes) is on the report page; this keeps the verdict
-    and the top group readable in an 80-column terminal summary.
+    and the top group readable in an 80-column terminal summary. The top group lists its strategies
+    in the order of the label's one ranking (post-hoc groups are runs of that order).
     """
-    from ..stats.grid import POSTHOC_METHODS
+    from ..choices import POSTHOC_METHODS
     from .figures import embedding_order
 
     rows = []
@@ -370,7 +380,8 @@ def friedman_summary(analysis: Any, order: Sequence[str] | None = None) -> Table
             continue
         method = post.method if post is not None else method
         top = list(post.groups[0]) if post is not None and post.groups else []
-        best = " ".join(top[:SUMMARY_NAMES]) + (f" +{len(top) - SUMMARY_NAMES} more" if len(top) > SUMMARY_NAMES else "")
+        more = f" +{len(top) - SUMMARY_NAMES} more" if len(top) > SUMMARY_NAMES else ""
+        best = " ".join(top[:SUMMARY_NAMES]) + more
         rows.append([label, f"{f.n_blocks} {stats.blocks}", f.n_treatments, f"{f.statistic:.2f}",
                      f"{f.p_value:.3g}", best or "-"])
 

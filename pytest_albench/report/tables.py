@@ -1,23 +1,32 @@
-"""Rank tables and machine-readable outputs from finished cases.
+"""Tables of finished cases and of their analysis: the presentation layer's only arithmetic is formatting.
 
-Pure functions of the case records (the dicts that travel on test reports), so the terminal summary,
-the files and a later rebuild from saved results all show the same numbers.
+Pure functions of the case records and of the typed results of :mod:`pytest_albench.analysis`, so the
+terminal summary, the files, the report page and a later rebuild from saved results all show the same
+numbers. Every ranking shown here is the analysis's :class:`~pytest_albench.analysis.BlockRanking`.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ..stats.paired import WIN_TIE_LOSS_TEST, mean_ranks, win_tie_loss
+from ..analysis import GridAnalysis, GridSummary, summarize
+from ..analysis.gains import BASELINE_STRATEGY
+from ..analysis.grid import EmbeddingStats
+from ..analysis.quality import measure_names, size_names
+from ..analysis.ranking import MIN_DATASET_BLOCKS
+from ..choices import POSTHOC_METHODS
+from ..record import CaseRecord, with_variant
+from ..stats import WIN_TIE_LOSS_TEST
 
-Case = dict[str, Any]
+Case = CaseRecord
 
 
 @dataclass
@@ -49,13 +58,9 @@ def _fmt_mean_std(values: Sequence[float]) -> str:
     return f"{arr.mean():.4f} ± {std:.4f}"
 
 
-def _with_variant(label: str, case: Case) -> str:
-    """Cases run with another treatment (IPS method, head) are ranked apart from the others."""
-    return f"{label} [{case['variant']}]" if case.get("variant") else label
-
-
 def _group_label(case: Case) -> str:
-    return _with_variant(f"{case['embedding']} / {case['dataset']}", case)
+    """Cases run with another treatment (IPS method, head) are ranked apart from the others."""
+    return with_variant(f"{case['embedding']} / {case['dataset']}", case)
 
 
 def per_cell_tables(cases: Iterable[Case]) -> list[Table]:
@@ -77,61 +82,33 @@ def per_cell_tables(cases: Iterable[Case]) -> list[Table]:
             ]
             for rank, c in enumerate(ranked, start=1)
         ]
-        tables.append(Table(f"AULC ranking: {label}", ["rank", "strategy", "AULC (mean ± std)", "final acc", "seeds", "baseline"], rows))
+        headers = ["rank", "strategy", "AULC (mean ± std)", "final acc", "seeds", "baseline"]
+        tables.append(Table(f"AULC ranking: {label}", headers, rows))
     return tables
 
 
-def _by_embedding(cases: Iterable[Case]) -> dict[str, dict[str, dict[str, Case]]]:
-    """embedding (+variant) → dataset → strategy → case."""
-    out: dict[str, dict[str, dict[str, Case]]] = defaultdict(lambda: defaultdict(dict))
-    for case in cases:
-        out[_with_variant(case["embedding"], case)][case["dataset"]][case["strategy"]] = case
-    return out
-
-
-def mean_rank_table(cases: Iterable[Case]) -> Table:
-    """Per embedding: each strategy's mean rank across datasets (the study's summary), and the winner."""
-    rows = []
-    for embedding, datasets in sorted(_by_embedding(cases).items()):
-        strategies = sorted(set.intersection(*(set(s) for s in datasets.values())))
-        blocks = [d for d in sorted(datasets) if all(s in datasets[d] for s in strategies)]
-        if len(strategies) < 2 or not blocks:
-            continue
-        scores = {s: [float(np.mean(_aulcs(datasets[d][s]))) for d in blocks] for s in strategies}
-        ranks = mean_ranks(scores)
-        ordered = sorted(ranks, key=lambda s: (ranks[s], s))
-        rows.append([embedding, len(blocks), ordered[0], "  ".join(f"{s} {ranks[s]:.2f}" for s in ordered)])
+def mean_rank_table(summary: GridSummary) -> Table:
+    """Per embedding: each strategy's mean rank over the blocks of the one ranking, and the winner."""
+    rows = [[r.label, r.blocks_text, r.order[0], _ranks_text(r.ranking.mean_ranks, r.order)]
+            for r in summary.ranked() if r.ranking is not None]
     return Table(
         "Mean rank of each strategy across datasets (1 = best AULC), per embedding",
-        ["embedding", "datasets", "winner", "strategies by mean rank"],
+        ["embedding", "blocks", "winner", "strategies by mean rank"],
         rows,
+        note=f"Ranks within blocks: datasets (mean AULC over seeds) when ≥ {MIN_DATASET_BLOCKS} datasets have "
+             "every strategy, else (dataset, seed) pairs; the ranks the Friedman test, the post-hoc tests and "
+             "the heatmap use.",
     )
 
 
-def win_tie_loss_table(cases: Iterable[Case], tie_margin: float = 1e-3) -> Table:
+def win_tie_loss_table(summary: GridSummary) -> Table:
     """Pairwise W/T/L of strategy A vs B over (dataset, seed) pairs, per embedding."""
-    rows = []
-    for embedding, datasets in sorted(_by_embedding(cases).items()):
-        strategies = sorted(set().union(*(set(s) for s in datasets.values())))
-        for i, a in enumerate(strategies):
-            for b in strategies[i + 1 :]:
-                va, vb = [], []
-                for cells in datasets.values():
-                    if a in cells and b in cells:
-                        ra = {r["seed"]: float(r["aulc"]) for r in cells[a]["runs"]}
-                        rb = {r["seed"]: float(r["aulc"]) for r in cells[b]["runs"]}
-                        for seed in sorted(set(ra) & set(rb)):
-                            va.append(ra[seed])
-                            vb.append(rb[seed])
-                if not va:
-                    continue
-                wtl = win_tie_loss(va, vb, tie_margin)
-                rows.append([embedding, a, b, wtl.wins, wtl.ties, wtl.losses, f"{wtl.p_value:.3g}"])
+    rows = [[w.embedding_label, w.a, w.b, w.wins, w.ties, w.losses, f"{w.p_value:.3g}"] for w in summary.win_tie_loss]
     return Table(
         "Pairwise wins/ties/losses of A vs B over (dataset, seed) pairs",
         ["embedding", "A", "B", "wins", "ties", "losses", "p"],
         rows,
-        note=f"tie: |ΔAULC| ≤ {tie_margin:g}; p: {WIN_TIE_LOSS_TEST}",
+        note=f"tie: |ΔAULC| ≤ {summary.tie_margin:g}; p: {WIN_TIE_LOSS_TEST}",
     )
 
 
@@ -152,20 +129,23 @@ def status_table(cases: Iterable[Case], missing: Iterable[str] = ()) -> Table:
     return Table("Baseline status per case", ["case", "status", "ΔAULC", "p (worse)", "note"], rows)
 
 
-def all_tables(cases: Sequence[Case], missing: Iterable[str] = ()) -> list[Table]:
+def all_tables(cases: Sequence[Case], missing: Iterable[str] = (), summary: GridSummary | None = None) -> list[Table]:
+    """Per-cell rankings, mean ranks, wins/ties/losses and baseline status; ``summary`` is
+    :func:`~pytest_albench.analysis.summarize` of ``cases`` when the caller has it (computed otherwise)."""
+    summary = summary if summary is not None else summarize(cases)
     tables = per_cell_tables(cases)
-    tables.append(mean_rank_table(cases))
-    tables.append(win_tie_loss_table(cases))
+    tables.append(mean_rank_table(summary))
+    tables.append(win_tie_loss_table(summary))
     tables.append(status_table(cases, missing))
     return [t for t in tables if t.rows]
 
 
-def render_text(cases: Sequence[Case], missing: Iterable[str] = ()) -> str:
-    return "\n\n".join(t.render("simple") for t in all_tables(cases, missing))
+def render_text(cases: Sequence[Case], missing: Iterable[str] = (), summary: GridSummary | None = None) -> str:
+    return "\n\n".join(t.render("simple") for t in all_tables(cases, missing, summary))
 
 
-def render_markdown(cases: Sequence[Case], missing: Iterable[str] = ()) -> str:
-    return "\n\n".join(t.render("github") for t in all_tables(cases, missing)) + "\n"
+def render_markdown(cases: Sequence[Case], missing: Iterable[str] = (), summary: GridSummary | None = None) -> str:
+    return "\n\n".join(t.render("github") for t in all_tables(cases, missing, summary)) + "\n"
 
 
 CSV_FIELDS = [
@@ -189,3 +169,139 @@ def render_csv(cases: Sequence[Case]) -> str:
                 "status": c.get("baseline", {}).get("status", ""), "config_hash": c["config_hash"],
             })
     return buffer.getvalue()
+
+
+# --- the grid analysis: rank tests, gains, quality, correlations ---------------------------------------
+
+
+def analysis_tables(analysis: GridAnalysis) -> list[Table]:
+    """Friedman per embedding, pairwise post-hoc p-values, gains, quality, early IPS gain, correlations.
+
+    The mean-rank and win/tie/loss tables come from :func:`all_tables` (the analysis's summary), not here.
+    """
+    tables = [friedman_table(analysis)]
+    tables += [pairwise_table(stats) for stats in analysis.per_embedding.values() if stats.posthoc is not None]
+    tables += [gains_table(analysis), quality_table(analysis), early_gain_table(analysis),
+               correlation_table(analysis)]
+    return [t for t in tables if t.rows]
+
+
+def friedman_table(analysis: GridAnalysis) -> Table:
+    rows, skipped = [], []
+    for label, stats in analysis.per_embedding.items():
+        f, post = stats.friedman, stats.posthoc
+        if f is None or stats.ranking is None:
+            skipped.append(f"{label}: {'; '.join(stats.notes) or 'not enough data'}")
+            continue
+        rows.append([
+            label, stats.blocks, f.n_blocks, f.n_treatments, f"{f.statistic:.3f}", _p(f.p_value),
+            _num(f.iman_davenport_f, ".3f"), _p(f.iman_davenport_p),
+            _ranks_text(stats.ranking.mean_ranks, stats.ranked.order),
+            post.method if post else "-",
+            _num(post.critical_difference, ".3f") if post and post.critical_difference is not None else "-",
+            "  ".join("[" + " ".join(g) + "]" for g in post.groups) if post else "-",
+        ])
+    notes = [
+        "χ²_F: Friedman test on AULC ranks within blocks (1 = best), tie-corrected; F_ID: its "
+        "Iman–Davenport F form (Demšar 2006).",
+        f"Post-hoc: {POSTHOC_METHODS[analysis.posthoc_method]}, α = {analysis.alpha:g}; shown whatever the "
+        "omnibus result, so read it only where Friedman's p < α.",
+        "Groups: maximal runs in mean-rank order with no significant pair inside (CD-diagram bars).",
+        f"Blocks: datasets when ≥ {MIN_DATASET_BLOCKS} datasets have every strategy, else (dataset, seed) "
+        "pairs (seeds of one dataset are not independent: read p-values as descriptive).",
+    ]
+    notes += [f"{label}: {note}." for label, stats in analysis.per_embedding.items() if stats.friedman
+              for note in stats.notes]
+    notes += [f"Not tested: {s}." for s in skipped]
+    return Table("Friedman test of AULC ranks per embedding",
+                 ["embedding", "blocks", "N", "k", "χ²_F", "p", "F_ID", "p (F_ID)", "mean ranks",
+                  "post-hoc", "CD", "groups (best first)"], rows, note=" ".join(notes))
+
+
+def pairwise_table(stats: EmbeddingStats) -> Table:
+    """The adjusted p-value matrix of one label, strategies in the ranking's order."""
+    post = stats.posthoc
+    assert post is not None
+    order = stats.ranked.order
+    rows = [
+        [a] + ["—" if a == b else _p(post.p_value(a, b)) + ("*" if post.significant(a, b) else "") for b in order]
+        for a in order
+    ]
+    return Table(
+        f"Pairwise {post.method} p-values: {stats.label}", ["strategy (by mean rank)", *order], rows,
+        note=f"Adjusted p-values ({POSTHOC_METHODS[post.method]}) over {len(stats.scores)} blocks "
+             f"({stats.blocks}); * = significant at α = {post.alpha:g}." + "".join(f" {n}." for n in stats.notes),
+    )
+
+
+def gains_table(analysis: GridAnalysis) -> Table:
+    labels = sorted({g.embedding_label for g in analysis.gains})
+    strategies = sorted({g.strategy for g in analysis.gains})
+    cells = {(g.strategy, g.embedding_label): g for g in analysis.gains}
+    rows = []
+    for strategy in strategies:
+        row: list[Any] = [strategy]
+        for label in labels:
+            g = cells.get((strategy, label))
+            row.append("" if g is None else f"{g.mean:+.4f} [{_num(g.low, '+.4f')}, {_num(g.high, '+.4f')}] "
+                                            f"n={g.n} {g.unit}")
+        rows.append(row)
+    return Table(
+        f"AULC gain over {BASELINE_STRATEGY} (mean [95% CI]) per embedding", ["strategy", *labels], rows,
+        note=f"Gain = AULC(strategy) − AULC({BASELINE_STRATEGY}) on the same embedding, dataset and seed. "
+             f"Student-t interval over per-dataset mean gains when ≥ {MIN_DATASET_BLOCKS} datasets, else "
+             "over (dataset, seed) gains; n = 1 gives an unbounded interval (±inf).",
+    )
+
+
+def quality_table(analysis: GridAnalysis) -> Table:
+    measures = measure_names(analysis.quality)
+    sizes = size_names(analysis.quality)
+    rows = [
+        [embedding, dataset, *(_num(q.get(m, math.nan), ".4f") for m in measures),
+         *(_num(q.get(s, math.nan), ".0f") for s in sizes)]
+        for (embedding, dataset), q in sorted(analysis.quality.items())
+    ]
+    return Table(
+        "Embedding quality per (embedding, dataset), without active learning",
+        ["embedding", "dataset", *measures, *sizes], rows,
+        note="linear probe: logistic regression on the whole labeled pool, test accuracy (the AL ceiling); "
+             "kNN: 5-NN cosine, test accuracy; k-means purity: k = classes on L2-normalised pool rows; "
+             "silhouette: of the true labels, cosine, ≤ 2,000 pool points.",
+    )
+
+
+def early_gain_table(analysis: GridAnalysis) -> Table:
+    rows = [[e, d, f"{v:+.4f}"] for (e, d), v in sorted(analysis.ips_early_gain.items())]
+    return Table(
+        "Early-cycle gain of a TypiClust initial pool over a random one",
+        ["embedding", "dataset", "Δ accuracy"], rows,
+        note=f"Mean over the first {analysis.early_cycles} learning-curve points of accuracy(TypiClust IPS) − "
+             "accuracy(random IPS), same strategy and seed, averaged over seeds and strategies run with both.",
+    )
+
+
+def correlation_table(analysis: GridAnalysis) -> Table:
+    rows = [[c.measure, c.target, _num(c.rho, "+.3f"), _p(c.p_value), c.n, c.note] for c in analysis.correlations]
+    return Table(
+        "Spearman correlation of embedding quality with AL gains", ["measure", "target", "ρ", "p", "n", "note"],
+        rows,
+        note="Over (embedding, dataset) cells with a random initial pool; p is scipy's two-sided p-value, "
+             "uncorrected for the number of correlations shown.",
+    )
+
+
+def _ranks_text(mean_ranks: Mapping[str, float], order: Sequence[str]) -> str:
+    return "  ".join(f"{s} {mean_ranks[s]:.2f}" for s in order)
+
+
+def _num(value: float | None, fmt: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if math.isinf(value):
+        return "+inf" if value > 0 else "-inf"
+    return format(value, fmt)
+
+
+def _p(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.3g}"
