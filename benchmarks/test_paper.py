@@ -11,6 +11,10 @@ from __future__ import annotations
 import pytest
 from suite_config import hub_and_gpu_missing
 
+from pytest_albench.data import HUB_DATASETS
+from pytest_albench.data._hub import check_pinned as check_dataset_pinned
+from pytest_albench.embeddings._spec import check_pinned as check_encoder_pinned
+
 PAPER_DATASETS = [
     "ag_news", "banking77", "dbpedia_14", "trec", "glue/sst2", "yelp_review_full",
     "nid989/FNC-1", "wikitalk", "glue/mnli", "glue/qnli",
@@ -18,7 +22,7 @@ PAPER_DATASETS = [
 PAPER_EMBEDDINGS = [
     "nvidia/NV-Embed-v2", "Alibaba-NLP/gte-Qwen2-7B-instruct", "dunzhang/stella_en_1.5B_v5",
     "Salesforce/SFR-Embedding-2_R", "Linq-AI-Research/Linq-Embed-Mistral",
-    "bert-base-uncased", "sentence-transformers/all-mpnet-base-v2",
+    "bert-base-uncased", "mpnet-base",
 ]
 PAPER_STRATEGIES = ["random", "margin", "entropy", "least_confidence", "badge", "coreset", "typiclust"]
 PAPER_IPS = ["random", "coreset", "typiclust"]
@@ -33,5 +37,8 @@ pytestmark = pytest.mark.skipif(_SKIP is not None, reason=_SKIP or "")
 @pytest.mark.parametrize("embedding", PAPER_EMBEDDINGS)
 @pytest.mark.parametrize("dataset", PAPER_DATASETS)
 def test_paper(albench, dataset: str, embedding: str, strategy: str, initial_pool_method: str) -> None:
+    # The study's grid must be reproducible: an encoder or dataset without a commit sha is refused here.
+    check_encoder_pinned(embedding, strict=True)
+    check_dataset_pinned(HUB_DATASETS[dataset], strict=True)
     albench(dataset, embedding, strategy, initial_pool_method=initial_pool_method,
             initial_pool_size=100, query_size=100)

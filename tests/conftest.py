@@ -5,7 +5,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy  # noqa: F401
 import pytest
+
+# numpy is imported here, before any in-process pytester run: the plugin no longer imports it, and a
+# first import inside such a run would be undone by pytester's sys.modules snapshot and then fail
+# ("cannot load module more than once per process") when the next run imports it again.
+
+# Tests never wait on the Hugging Face Hub (the benchmarks leave that decision to the user).
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 REPO = Path(__file__).resolve().parents[1]
 #: ../shared/data beside the checkout; a user's fresh clone has none, and tests needing it skip.

@@ -6,7 +6,6 @@ import dataclasses
 import gzip
 import json
 import sys
-import types
 from pathlib import Path
 from typing import Any
 
@@ -256,60 +255,7 @@ class TestHub:
         assert HUB_DATASETS["glue/mnli"].test_split == "validation_matched"
         assert HUB_DATASETS["trec"].label_columns[0] == "coarse_label"
 
-    def test_glue_pairs_are_joined_and_validation_becomes_test(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-        monkeypatch.delenv("HF_DATASETS_OFFLINE", raising=False)
-        monkeypatch.setitem(sys.modules, "datasets", _fake_datasets())
-        ds = load_dataset("glue/mnli")
-        assert ds.class_names == ("entailment", "neutral", "contradiction")
-        assert ds.test.texts == ("p9 [SEP] h9",) and len(ds.train) + len(ds.validation) == 9
-        assert ds.source == "hub:nyu-mll/glue/mnli"
-
-    def test_loading_failure_is_chained_not_leaked(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-        monkeypatch.delenv("HF_DATASETS_OFFLINE", raising=False)
-        fake = types.ModuleType("datasets")
-
-        def unreachable(*args: Any, **kwargs: Any) -> None:
-            raise ConnectionError("hub unreachable")
-
-        fake.load_dataset = unreachable  # type: ignore[attr-defined]
-        monkeypatch.setitem(sys.modules, "datasets", fake)
-        with pytest.raises(DatasetUnavailableError, match="ConnectionError: hub unreachable") as info:
-            load_dataset("ag_news")
-        assert isinstance(info.value.__cause__, ConnectionError)
-
-
-class _FakeSplit:
-    def __init__(self, columns: dict[str, list[Any]], names: list[str]) -> None:
-        self._columns = columns
-        self.column_names = list(columns)
-        self.features = {"label": types.SimpleNamespace(names=names)}
-
-    def __getitem__(self, column: str) -> list[Any]:
-        return self._columns[column]
-
-
-def _fake_datasets() -> types.ModuleType:
-    names = ["entailment", "neutral", "contradiction"]
-
-    def split(ids: range) -> _FakeSplit:
-        return _FakeSplit(
-            {
-                "premise": [f"p{i}" for i in ids],
-                "hypothesis": [f"h{i}" for i in ids],
-                "label": [i % 3 for i in ids],
-            },
-            names,
-        )
-
-    module = types.ModuleType("datasets")
-    module.load_dataset = lambda hub_id, config: {  # type: ignore[attr-defined]
-        "train": split(range(9)),
-        "validation_matched": split(range(9, 10)),
-        "test_matched": split(range(10, 11)),
-    }
-    return module
+    # Loading through the real datasets / huggingface_hub libraries: tests/test_hub_offline.py.
 
 
 class TestSplits:

@@ -312,7 +312,12 @@ def is_hub_model(spec: EncoderSpec) -> bool:
 
 def check_pinned(encoder: str | EncoderSpec, *, strict: bool = False) -> None:
     """Refuse (``strict``: the paper suite) or warn about a hub model without a commit sha."""
-    spec = encoder if isinstance(encoder, EncoderSpec) else get_encoder_spec(encoder)
+    if isinstance(encoder, EncoderSpec):
+        spec = encoder
+    else:
+        with warnings.catch_warnings():  # get_encoder_spec's own warning would repeat this one
+            warnings.simplefilter("ignore")
+            spec = get_encoder_spec(encoder)
     if not is_hub_model(spec) or (spec.revision and _COMMIT.match(spec.revision)):
         return
     message = (
