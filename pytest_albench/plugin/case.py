@@ -8,6 +8,7 @@ controller, with or without xdist, gathers tables and writes files.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +29,12 @@ class AlbenchRunner:
     """Callable fixture value: ``albench(dataset, embedding, strategy, **overrides)``."""
 
     def __init__(self, request: pytest.FixtureRequest, settings: AlbenchSettings, engine: Any,
-                 progress: Callable[[str], None] | None) -> None:
+                 progress: Callable[[str], None] | None, family_size: int = 1) -> None:
         self._request = request
         self._settings = settings
         self._engine = engine
         self._progress = progress
+        self._family_size = max(1, family_size)
 
     def __call__(self, dataset: str, embedding: str, strategy: str, *, seeds: Any = None,
                  **overrides: Any) -> CaseRecord:
@@ -113,11 +115,7 @@ class AlbenchRunner:
             if settings.update != "all":
                 raise
             stored, case["baseline_error"] = None, str(exc)
-        compare_settings = settings.compare_settings
-        if judge:
-            from dataclasses import replace
-
-            compare_settings = replace(compare_settings, **judge)
+        compare_settings = replace(settings.compare_settings, family_size=self._family_size, **judge)
         verdict = compare(case, stored, compare_settings) if settings.compare != "off" else Verdict("-", "not compared")
         write = settings.update == "all" or (settings.update == "new" and stored is None)
         details = verdict.to_dict()

@@ -12,26 +12,17 @@ from __future__ import annotations
 import os
 from collections.abc import Generator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from .controller import Controller, SessionState, grid_report_lines
 from .options import AlbenchSettings, add_options, resolve_settings
+from .shard import register_shard
 
 SETTINGS_KEY = pytest.StashKey[AlbenchSettings]()
 STATE_KEY = pytest.StashKey["SessionState"]()
 CASE_MARKER = "albench_case"
-
-
-class SessionState:
-    """What the controller gathers while reports stream in."""
-
-    def __init__(self) -> None:
-        self.cases: list[dict[str, Any]] = []
-        self.missing: list[str] = []
-        self.written: list[str] = []
-        self.engine: Any = None
-        self.threads: int | None = None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -42,10 +33,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "albench(**settings): per-case settings for the albench fixture: seeds, tolerance, alpha, test, "
-        "and run settings (initial_pool_size, query_size, cycles, initial_pool_method, head, max_pool, ...)",
+        "and run settings (initial_pool_size, query_size, cycles, initial_pool_method, head, max_pool, ..., "
+        "strategy_params={name: value} for the strategy's declared parameters, checked against their ranges)",
     )
     config.addinivalue_line("markers", f"{CASE_MARKER}: set on every test that uses the albench fixture")
     config.stash[SETTINGS_KEY] = resolve_settings(config)
+    register_shard(config, config.stash[SETTINGS_KEY].shard)  # --albench-shard: deselects the other shards' cases
     config.stash[STATE_KEY] = SessionState()
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None:
@@ -54,7 +47,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
         config.stash[STATE_KEY].threads = threads_per_worker(int(workerinput.get("workercount", 1)))
     else:
-        config.pluginmanager.register(Controller(config), "albench-controller")
+        controller = Controller(config, config.stash[SETTINGS_KEY], config.stash[STATE_KEY], CASE_MARKER)
+        config.pluginmanager.register(controller, "albench-controller")
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -65,6 +59,29 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "albench" in getattr(item, "fixturenames", ()):
             item.add_marker(CASE_MARKER)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Every process (xdist workers collect too) learns how many albench cases the session holds: the
+    regression gate's family size. The controller checks the device once, before any case runs."""
+    config = session.config
+    count = sum(1 for item in session.items if item.get_closest_marker(CASE_MARKER) is not None)
+    config.stash[STATE_KEY].family_size = count
+    if count and not hasattr(config, "workerinput"):
+        _check_device(config.stash[SETTINGS_KEY].device)
+
+
+def _check_device(device: str) -> None:
+    """A device that cannot be had is one usage error at start-up, not a traceback at every case."""
+    if device in ("auto", "cpu"):
+        return
+    from ..engine.device import resolve_device
+    from ..errors import ConfigError
+
+    try:
+        resolve_device(device)
+    except ConfigError as exc:
+        raise pytest.UsageError(f"--albench-device: {exc}") from None
 
 
 def _engine(config: pytest.Config) -> Any:
@@ -96,7 +113,8 @@ def albench(request: pytest.FixtureRequest) -> Any:
 
     config = request.config
     settings = config.stash[SETTINGS_KEY]
-    return AlbenchRunner(request, settings, _engine(config), _progress_writer(config) if settings.progress else None)
+    return AlbenchRunner(request, settings, _engine(config), _progress_writer(config) if settings.progress else None,
+                         family_size=config.stash[STATE_KEY].family_size)
 
 
 def _progress_writer(config: pytest.Config) -> Any:
@@ -124,9 +142,11 @@ def _progress_writer(config: pytest.Config) -> Any:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
     report = yield
     if call.when == "call":
-        from .case import CASE_KEY
+        case = None
+        if item.get_closest_marker(CASE_MARKER) is not None:  # .case loads numpy: only albench cases pay
+            from .case import CASE_KEY
 
-        case = item.stash.get(CASE_KEY, None)
+            case = item.stash.get(CASE_KEY, None)
         if case is not None:
             report.albench = case  # JSON-safe; xdist ships it to the controller with the report
         if call.excinfo is not None:
@@ -137,70 +157,4 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-class Controller:
-    """Registered only in the controlling process: gathers case records, writes files, prints tables."""
-
-    def __init__(self, config: pytest.Config) -> None:
-        self.config = config
-        self.state = config.stash[STATE_KEY]
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        case = getattr(report, "albench", None)
-        if case is not None and report.when == "call":
-            self.state.cases.append(case)
-            if case.get("write_baseline") and case.get("baseline_path"):
-                from ..storage.baselines import write_baseline
-
-                write_baseline(Path(case["baseline_path"]), case)
-                self.state.written.append(case["baseline_path"])
-        elif report.failed and (CASE_MARKER in report.keywords or "crashed while running" in str(report.longrepr)):
-            if report.nodeid not in self.state.missing:
-                self.state.missing.append(report.nodeid)
-
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        state = self.state
-        if not state.cases and not state.missing:
-            return
-        from ..report.outputs import write_outputs
-        from ..report.tables import render_text
-
-        terminalreporter.write_sep("=", "pytest-albench results")
-        terminalreporter.write_line(render_text(state.cases, state.missing))
-        if state.written:
-            terminalreporter.write_line(f"\nalbench: wrote {len(state.written)} baseline file(s)")
-        settings = self.config.stash[SETTINGS_KEY]
-        for line in write_outputs(settings, state.cases, state.missing):
-            terminalreporter.write_line(line)
-        if state.cases:
-            try:
-                lines = grid_report_lines(settings, state.cases, state.missing)
-            except Exception as exc:  # the results are already written; a report failure must not hide them
-                lines = [f"albench: WARNING: the statistics/report step failed ({type(exc).__name__}: {exc}); "
-                         "rebuild it later with albench-report from the --albench-json file"]
-            for line in lines:
-                terminalreporter.write_line(line)
-
-
-def grid_report_lines(settings: AlbenchSettings, cases: list[dict[str, Any]], missing: list[str]) -> list[str]:
-    """The Friedman/post-hoc digest (when something can be ranked) and, with ``--albench-plots``, the
-    report page and figures; returns the lines to print. A missing matplotlib is a warning line."""
-    from ..report.page import RunInfo, friedman_summary, grid_analysis, write_report
-
-    analysis, note = grid_analysis(cases)
-    lines = []
-    if analysis is not None:
-        summary = friedman_summary(analysis)
-        if summary.rows:
-            lines.append("\n" + summary.render("simple"))
-    if settings.plots_dir:
-        from ..report.figures import formats_for
-
-        sources = (f"{settings.json_path} (this session)",) if settings.json_path else ()
-        info = RunInfo(sources=sources, profiles=(settings.profile,), seeds=settings.seeds)
-        outcome = write_report(Path(settings.plots_dir), cases, missing, info,
-                               plot_formats=formats_for(settings.plot_format), analysis=(analysis, note))
-        lines.extend(f"albench: WARNING: {message}" for message in outcome.warnings)
-        if outcome.figures:
-            lines.append(f"albench: {len(outcome.figures)} figure file(s) written to {Path(settings.plots_dir) / 'figures'}")
-        lines.extend(f"albench: report written to {path}" for path in outcome.pages)
-    return lines
+__all__ = ["CASE_MARKER", "SETTINGS_KEY", "STATE_KEY", "Controller", "SessionState", "grid_report_lines"]

@@ -12,13 +12,23 @@ object is built only when a case is judged.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ..choices import DEFAULT_PAIRED_TEST, DEFAULT_PLOT_FORMAT, PAIRED_TESTS, PLOT_FORMATS, STATUSES
+from ..choices import (
+    CORRECTIONS,
+    DEFAULT_CORRECTION,
+    DEFAULT_PAIRED_TEST,
+    DEFAULT_PLOT_FORMAT,
+    PAIRED_TESTS,
+    PLOT_FORMATS,
+    STATUSES,
+)
+from .shard import ShardSpec, resolve_shard
 
 if TYPE_CHECKING:  # pragma: no cover - the import pulls in numpy, which the plugin's import must not
     from ..analysis.verdict import CompareSettings
@@ -34,13 +44,13 @@ COMPARE_POLICIES = {
     "off": "do not read baselines",
     "report": "compare and report every verdict, never fail a test",
     "regressions": "fail a case that regressed (default)",
-    "strict": "fail regressed, drift, stale and new cases: nothing unverified passes",
+    "strict": "fail regressed, drift, numeric, stale and new cases: nothing unverified passes",
 }
 FAIL_ON: dict[str, frozenset[str]] = {
     "off": frozenset(),
     "report": frozenset(),
     "regressions": frozenset({"regressed"}),
-    "strict": frozenset({"regressed", "drift", "stale", "new"}),
+    "strict": frozenset({"regressed", "drift", "numeric", "stale", "new"}),
 }
 UPDATE_MODES = {
     "none": "never write baselines (default)",
@@ -61,13 +71,17 @@ _OPTIONS: list[tuple[str, str, str | None, str]] = [
      "baseline policy: " + "; ".join(f"{k}: {v}" for k, v in COMPARE_POLICIES.items())),
     ("update", "string", "none", "baseline writes: " + "; ".join(f"{k}: {v}" for k, v in UPDATE_MODES.items())),
     ("tolerance", "string", "0.01", "smallest mean AULC drop that can count as a regression (0.01 = 1 point)"),
-    ("alpha", "string", "0.05", "significance level of the one-sided paired test"),
+    ("alpha", "string", "0.05", "significance level of the regression gate (after the session-wide correction)"),
+    ("correction", "string", DEFAULT_CORRECTION,
+     "error control over the session's cases: " + "; ".join(f"{k}: {v}" for k, v in CORRECTIONS.items())),
     ("test", "string", DEFAULT_PAIRED_TEST, "paired test for regressions: " + ", ".join(PAIRED_TESTS)),
     ("json", "string", None, "write all results (with curves) as JSON to this path"),
     ("csv", "string", None, "write one row per (case, seed) as CSV to this path"),
     ("markdown", "string", None, "write the rank tables as Markdown (e.g. $GITHUB_STEP_SUMMARY)"),
     ("plots", "string", None, "write figures and a one-page report (report.md, report.html) into this folder"),
     ("plot-format", "string", DEFAULT_PLOT_FORMAT, "figure files of --albench-plots: " + ", ".join(PLOT_FORMATS)),
+    ("shard", "string", None, "run shard K of N (K/N, 0-based) of the albench cases, or off; env ALBENCH_SHARD, "
+     "else SLURM_ARRAY_TASK_ID, else JOB_COMPLETION_INDEX with ALBENCH_SHARD_COUNT (see docs/scale-out.md)"),
 ]
 
 
@@ -138,6 +152,7 @@ class AlbenchSettings:
     tolerance: float
     alpha: float
     test: str
+    correction: str
     json_path: str | None
     csv_path: str | None
     markdown_path: str | None
@@ -146,13 +161,19 @@ class AlbenchSettings:
     rootdir: str = field(default=".")
     plots_dir: str | None = None
     plot_format: str = DEFAULT_PLOT_FORMAT
+    shard: ShardSpec | None = None
+
+    @property
+    def shard_record(self) -> dict[str, Any] | None:
+        """The results file's ``shard`` entry (K/N, the grid's digest, this shard's pairs and cases), or None."""
+        return self.shard.record() if self.shard is not None else None
 
     @property
     def compare_settings(self) -> CompareSettings:
         """The baselines' comparison settings, imported on first use: only judging a case needs them."""
         from ..analysis.verdict import CompareSettings
 
-        return CompareSettings(tolerance=self.tolerance, alpha=self.alpha, test=self.test)
+        return CompareSettings(tolerance=self.tolerance, alpha=self.alpha, test=self.test, correction=self.correction)
 
     @property
     def fail_on(self) -> frozenset[str]:
@@ -173,7 +194,7 @@ class AlbenchSettings:
         return (
             f"albench: profile={self.profile} seeds={','.join(map(str, self.seeds))} device={self.device} "
             f"compare={self.compare} update={self.update} tolerance={self.tolerance} "
-            f"alpha={self.alpha} test={self.test} "
+            f"alpha={self.alpha} correction={self.correction} test={self.test} "
             f"data-dir={self.data_dir or '-'}"
         )
 
@@ -209,6 +230,18 @@ def _path(config: pytest.Config, suffix: str, env: str | None = None) -> str | N
     return str(path)
 
 
+_DEVICE = re.compile(r"^(auto|cpu|cuda|cuda:\d+)$")
+
+
+def _device(value: str) -> str:
+    """The device's spelling is checked at start-up, once, not at every case's setup; whether a GPU of
+    that index exists is checked when the first case is collected (that needs torch)."""
+    device = value.strip().lower()
+    if not _DEVICE.match(device):
+        raise pytest.UsageError(f"--albench-device: {value!r} is not a device; use auto, cpu, cuda or cuda:N")
+    return device
+
+
 def resolve_settings(config: pytest.Config) -> AlbenchSettings:
     profile = _choice("profile", str(_raw(config, "profile")), tuple(PROFILES))
     seeds_raw = _raw(config, "seeds")
@@ -219,13 +252,14 @@ def resolve_settings(config: pytest.Config) -> AlbenchSettings:
         seeds=seeds,
         data_dir=_path(config, "data-dir", "ALBENCH_DATA_DIR"),
         cache_dir=_path(config, "cache-dir", "ALBENCH_CACHE_DIR"),
-        device=str(_raw(config, "device")),
+        device=_device(str(_raw(config, "device"))),
         baseline_dir=_path(config, "baseline-dir"),
         compare=_choice("compare", str(_raw(config, "compare")), COMPARE_POLICIES),
         update=_choice("update", str(_raw(config, "update")), UPDATE_MODES),
         tolerance=_probability("tolerance", str(_raw(config, "tolerance"))),
         alpha=_probability("alpha", str(_raw(config, "alpha"))),
         test=_choice("test", str(_raw(config, "test")), tuple(PAIRED_TESTS)),
+        correction=_choice("correction", str(_raw(config, "correction")), tuple(CORRECTIONS)),
         json_path=_path(config, "json"),
         csv_path=_path(config, "csv"),
         markdown_path=_path(config, "markdown"),
@@ -234,6 +268,7 @@ def resolve_settings(config: pytest.Config) -> AlbenchSettings:
         rootdir=str(config.rootpath),
         plots_dir=_path(config, "plots"),
         plot_format=_choice("plot-format", str(_raw(config, "plot-format")), tuple(PLOT_FORMATS)),
+        shard=resolve_shard(config.getoption("albench_shard"), config.getini("albench_shard"), os.environ),
     )
 
 

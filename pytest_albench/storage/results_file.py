@@ -13,13 +13,14 @@ import gzip
 import json
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import AlbenchError
 from ..record import CaseRecord, RecordError, check_record
+from .journal import JournalError, is_journal, journal_missing, read_journal
 
 #: Version of the document around the cases; each case carries its own ``record_version``.
 RESULTS_FORMAT_VERSION = 1
@@ -41,6 +42,8 @@ class ResultsFile:
     cases: list[CaseRecord]
     missing: list[str]
     label: str | None = None
+    #: The ``shard`` entry of a ``--albench-shard`` session's file (see plugin/shard.py), else None.
+    shard: dict[str, Any] | None = None
 
 
 @dataclass
@@ -61,9 +64,11 @@ class MergedResults:
 
 
 def results_document(profile: str, seeds: Sequence[int], cases: Sequence[CaseRecord],
-                     missing: Sequence[str]) -> dict[str, Any]:
-    """The document ``--albench-json`` writes: cases in node-id order, so serial and xdist runs agree."""
+                     missing: Sequence[str], shard: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The document ``--albench-json`` writes: cases in node-id order, so serial and xdist runs agree;
+    a shard's file also says which shard of which grid it holds (``shard``)."""
     return {
+        **({"shard": dict(shard)} if shard is not None else {}),
         "format_version": RESULTS_FORMAT_VERSION,
         "profile": profile,
         "seeds": list(seeds),
@@ -73,8 +78,14 @@ def results_document(profile: str, seeds: Sequence[int], cases: Sequence[CaseRec
 
 
 def load_results(path: str | os.PathLike[str], label: str | None = None) -> ResultsFile:
-    """Parse and validate one results file; raises :class:`ResultsFileError` naming file and problem."""
+    """Parse and validate one results file; raises :class:`ResultsFileError` naming file and problem.
+
+    A session's journal (``<results>.partial.jsonl``, left by a killed session) reads as a results file
+    whose cases are those that finished; the collected cases that never reported are its ``missing``.
+    """
     where = str(path)
+    if is_journal(path):
+        return _load_journal(Path(path), label)
     try:
         raw = Path(path).read_bytes()
         # gzip-compressed results (``.json.gz``) are read as they are: a big grid's file shrinks ~10x
@@ -91,6 +102,16 @@ def load_results(path: str | os.PathLike[str], label: str | None = None) -> Resu
             "it may be cut off — rerun the session with --albench-json to write it again"
         ) from None
     return _validate(document, where, label)
+
+
+def _load_journal(path: Path, label: str | None) -> ResultsFile:
+    try:
+        header, cases, _notes = read_journal(path)
+    except JournalError as exc:
+        raise ResultsFileError(str(exc)) from None
+    document = {"format_version": RESULTS_FORMAT_VERSION, "profile": header.get("profile", "?"),
+                "seeds": header.get("seeds"), "cases": cases, "missing": journal_missing(header, cases)}
+    return _validate(document, str(path), label)
 
 
 def _validate(document: Any, where: str, label: str | None) -> ResultsFile:
@@ -117,6 +138,7 @@ def _validate(document: Any, where: str, label: str | None) -> ResultsFile:
         cases=checked,
         missing=[str(m) for m in document.get("missing", [])],
         label=label,
+        shard=document["shard"] if isinstance(document.get("shard"), dict) else None,
     )
 
 

@@ -1,0 +1,100 @@
+"""The results journal: every finished case appended to disk as it arrives, so a killed session loses none.
+
+``--albench-json`` writes its results file once, at the end of the session. A session killed after
+three hours (a job's time limit, ``kill -9``, a lost node) would lose every result before then; so the
+controller also appends each case record, as it arrives, to ``<json path>.partial.jsonl`` — one JSON
+object per line, flushed and fsynced — and deletes the journal once the results file is written.
+``albench-report`` reads a journal like a results file (see :mod:`.results_file`), skipping a last line
+cut off by the kill.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from ..errors import AlbenchError
+
+JOURNAL_SUFFIX = ".partial.jsonl"
+JOURNAL_FORMAT = 1
+
+
+class JournalError(AlbenchError):
+    """A journal that cannot be written or read."""
+
+
+def journal_path(results_path: str | os.PathLike[str]) -> Path:
+    """Where the journal of a results file lives: beside it, named after it."""
+    path = Path(results_path)
+    return path.with_name(path.name + JOURNAL_SUFFIX)
+
+
+def is_journal(path: str | os.PathLike[str]) -> bool:
+    return str(path).endswith(JOURNAL_SUFFIX)
+
+
+class ResultsJournal:
+    """Append-only journal of one session; opened lazily on the first case, so a session without any
+    albench case leaves no file behind."""
+
+    def __init__(self, path: str | os.PathLike[str], header: Mapping[str, Any]) -> None:
+        self.path = Path(path)
+        self.header = {"albench_journal": JOURNAL_FORMAT, **header}
+        self._handle: TextIO | None = None
+
+    def append(self, record: Mapping[str, Any]) -> None:
+        """Write one case record durably (flush + fsync): after this returns, a kill cannot lose it."""
+        if self._handle is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._handle = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - held for the session
+            self._write(self.header)
+        self._write(record)
+
+    def _write(self, obj: Mapping[str, Any]) -> None:
+        assert self._handle is not None
+        self._handle.write(json.dumps(obj, sort_keys=True, allow_nan=False) + "\n")
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+
+    def finish(self) -> None:
+        """The results file is written: the journal has served its purpose."""
+        self.close()
+        self.path.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+
+def read_journal(path: Path) -> tuple[dict[str, Any], list[Any], list[str]]:
+    """(header, case records, notes) of a journal; a last line cut off by a kill becomes a note."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise JournalError(f"results journal {path} cannot be read ({exc})") from exc
+    if not lines:
+        raise JournalError(f"results journal {path} is empty: the session was killed before any case finished")
+    parsed: list[Any] = []
+    notes: list[str] = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            parsed.append(json.loads(line))
+        except json.JSONDecodeError:
+            if number == len(lines):
+                notes.append(f"{path}: the last line was cut off (the session was killed while writing it)")
+                continue
+            raise JournalError(f"results journal {path}, line {number}: not JSON; the file is damaged") from None
+    header = parsed[0]
+    if not isinstance(header, dict) or header.get("albench_journal") != JOURNAL_FORMAT:
+        raise JournalError(f"{path} is not a pytest-albench results journal (format {JOURNAL_FORMAT})")
+    return header, parsed[1:], notes
+
+
+def journal_missing(header: Mapping[str, Any], cases: Sequence[Any]) -> list[str]:
+    """The collected cases that never reported: the session was killed before they finished."""
+    done = {c.get("nodeid") for c in cases if isinstance(c, Mapping)}
+    return [nodeid for nodeid in header.get("collected", []) if nodeid not in done]
