@@ -11,11 +11,10 @@ from __future__ import annotations
 import gzip
 import os
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from faults import read_only
 
 from pytest_albench.data import load_dataset
 from pytest_albench.data._files import write_csv
@@ -33,31 +32,6 @@ def _folder(root: Path, name: str, train: tuple[list[str], list[str]] = TRAIN,
     write_csv(folder / "train.csv", *train)
     write_csv(folder / "test.csv", *test)
     return folder
-
-
-@contextmanager
-def read_only(folder: Path) -> Iterator[None]:
-    """Make ``folder`` read-only for real: a read-only bind mount as root (who ignores permissions),
-    file modes otherwise. Skips when neither is possible here."""
-    if os.geteuid() == 0:
-        ok = subprocess.run(["mount", "--bind", str(folder), str(folder)], capture_output=True).returncode == 0
-        if not ok:
-            pytest.skip("a read-only mount needs mount(8) and CAP_SYS_ADMIN, not available here")
-        try:
-            if subprocess.run(["mount", "-o", "remount,ro,bind", str(folder)], capture_output=True).returncode:
-                pytest.skip("cannot remount read-only here")
-            yield
-        finally:
-            subprocess.run(["umount", str(folder)], capture_output=True, check=False)
-        return
-    folders = [folder, *(p for p in folder.rglob("*") if p.is_dir())]
-    for f in folders:
-        f.chmod(0o555)
-    try:
-        yield
-    finally:
-        for f in folders:
-            f.chmod(0o755)
 
 
 def _snapshot(root: Path) -> dict[str, bytes]:
@@ -173,7 +147,7 @@ def test_a_read_only_shared_cache_with_a_missing_entry_computes_without_storing(
 # ------------------------------------------------------------------------------ bad embeddings
 
 
-def _problem(x_pool: "np.ndarray") -> object:
+def _problem(x_pool: np.ndarray) -> object:
     import numpy as np
 
     from pytest_albench.engine.loop import PoolProblem

@@ -5,6 +5,12 @@ the questions asked of it change (another post-hoc test, a comparison with last 
 reads one or more results files, merges them (``--label`` keeps runs apart), and writes the same
 page the plugin writes at session end. Exit status 0: written; 2: bad usage or an unusable input
 file, with one line on stderr saying what and where (no traceback).
+
+``--merge DIR ...`` joins the results files of ``--albench-shard K/N`` sessions (docs/scale-out.md):
+it checks that they are shards 0..N-1 of one grid, all finished (exit 2 naming the missing or
+incomplete shard otherwise), applies the session-wide regression gate over all their cases, prints
+the rank tables and writes ``--json``/``--markdown``/``--csv`` and the page (``--out``) as one
+session over the same cases would. Exit status 1: a case regressed.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from ..choices import (
     DEFAULT_PAGE_FORMAT,
@@ -27,6 +34,7 @@ from ..errors import AlbenchError
 
 POSTHOC_CHOICES = tuple(POSTHOC_METHODS)
 EXIT_OK = 0
+EXIT_REGRESSED = 1
 EXIT_USAGE = 2
 
 
@@ -37,7 +45,14 @@ def build_parser(prog: str = "albench-report") -> argparse.ArgumentParser:
                     "from results files written with --albench-json, without rerunning anything.",
     )
     parser.add_argument("results", nargs="*", metavar="RESULTS.json", help="results files to read and merge")
-    parser.add_argument("--out", required=True, metavar="DIR", help="folder for report.md / report.html and figures/")
+    parser.add_argument("--out", metavar="DIR", help="folder for report.md / report.html and figures/ "
+                                                    "(required, except with --merge)")
+    parser.add_argument("--merge", nargs="+", default=[], metavar="DIR",
+                        help="merge the results files of --albench-shard sessions (folders of them, or the files): "
+                             "check that every shard 0..N-1 of one grid is there and finished, gate, print the tables")
+    parser.add_argument("--json", metavar="PATH", help="with --merge: write the merged results file here")
+    parser.add_argument("--markdown", metavar="PATH", help="with --merge: write the rank tables as Markdown here")
+    parser.add_argument("--csv", metavar="PATH", help="with --merge: write one row per (case, seed) here")
     parser.add_argument("--format", choices=tuple(PAGE_FORMATS), default=DEFAULT_PAGE_FORMAT,
                         help="page format: md (GitHub Markdown), html, or both "
                              f"[default: {DEFAULT_PAGE_FORMAT}]")
@@ -70,8 +85,14 @@ def _alpha(text: str) -> float:
 def main(argv: Sequence[str] | None = None, prog: str = "albench-report") -> int:
     parser = build_parser(prog)
     args = parser.parse_args(argv)  # exits 2 with a usage message on stderr on bad usage
+    if args.merge and (args.results or args.label):
+        parser.error("--merge takes the shards' folders or files itself; give no other results files or --label")
+    if not args.merge and not args.out:
+        parser.error("the following arguments are required: --out")
+    if not args.merge and (args.json or args.markdown or args.csv):
+        parser.error("--json, --markdown and --csv go with --merge")
     try:
-        return _run(args)
+        return _run_merge(args) if args.merge else _run(args)
     except AlbenchError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -86,6 +107,9 @@ def _run(args: argparse.Namespace) -> int:
     from .page import RunInfo, write_report
 
     merged = load_and_merge(args.results, args.label)
+    if not merged.cases:
+        raise AlbenchError(f"{', '.join(f.path for f in merged.files)} hold(s) no cases: nothing to report. Was the "
+                           "session run with albench cases selected (check -k and the skip reasons)?")
     sources = tuple(f"{f.path} (run={f.label})" if f.label else f.path for f in merged.files)
     info = RunInfo(sources=sources, profiles=tuple(merged.profiles), seeds=tuple(merged.seeds))
     order = [name.strip() for name in args.order.split(",") if name.strip()] if args.order else None
@@ -102,6 +126,64 @@ def _run(args: argparse.Namespace) -> int:
     if outcome.figures:
         print(f"albench-report: wrote {len(outcome.figures)} figure file(s) under {Path(args.out) / 'figures'}")
     return EXIT_OK
+
+
+def _run_merge(args: argparse.Namespace) -> int:
+    """``--merge``: the shards' cases as one session's: checked, gated, tabulated, written."""
+    from ..analysis import summarize
+    from ..analysis.gate import gate_lines
+    from ..analysis.merge import merge_shards, merged_gate
+    from ..storage.atomic import write_json_atomic, write_text_atomic
+    from ..storage.results_file import results_document
+    from .page import friedman_summary, grid_analysis
+    from .tables import render_csv, render_markdown, render_text
+
+    shards = merge_shards(args.merge)
+    merged = shards.merged
+    gate = merged_gate(merged.cases)  # updates the verdicts in place, as the session's gate does
+    summary = summarize(merged.cases) if merged.cases else None
+    print(f"albench-report: merged {shards.count} shard(s) of grid {shards.grid[:12]}: {len(merged.cases)} case(s)"
+          + (f", {len(merged.missing)} without a result" if merged.missing else ""))
+    print(render_text(merged.cases, merged.missing, summary))
+    if merged.cases:
+        analysis, _note = grid_analysis(merged.cases, alpha=args.alpha, posthoc=args.posthoc, summary=summary)
+        digest = friedman_summary(analysis) if analysis is not None else None
+        if digest is not None and digest.rows:
+            print("\n" + digest.render("simple"))
+    for line in gate_lines(gate) if gate is not None else []:
+        print(line)
+    profile = "+".join(merged.profiles) or "?"  # one profile when the shards ran one command
+    if args.json:
+        write_json_atomic(args.json, results_document(profile, merged.seeds, merged.cases, merged.missing))
+    if args.markdown:
+        write_text_atomic(args.markdown, render_markdown(merged.cases, merged.missing, summary))
+    if args.csv:
+        write_text_atomic(args.csv, render_csv(merged.cases))
+    for path in (args.json, args.markdown, args.csv):
+        if path:
+            print(f"albench-report: wrote {path}")
+    if args.out:
+        _write_page(args, merged)
+    return EXIT_REGRESSED if gate is not None and gate.regressed else EXIT_OK
+
+
+def _write_page(args: argparse.Namespace, merged: Any) -> None:
+    from .figures import formats_for
+    from .page import RunInfo, write_report
+
+    sources = tuple(f.path for f in merged.files)
+    info = RunInfo(sources=sources, profiles=tuple(merged.profiles), seeds=tuple(merged.seeds))
+    order = [name.strip() for name in args.order.split(",") if name.strip()] if args.order else None
+    outcome = write_report(
+        Path(args.out), merged.cases, merged.missing, info,
+        page_formats=PAGE_FORMATS[args.format],
+        plot_formats=() if args.plots == NO_PLOTS else formats_for(args.plots),
+        alpha=args.alpha, posthoc=args.posthoc, order=order,
+    )
+    for message in outcome.warnings:
+        print(f"albench-report: warning: {message}", file=sys.stderr)
+    for path in outcome.pages:
+        print(f"albench-report: wrote {path}")
 
 
 if __name__ == "__main__":  # pragma: no cover
