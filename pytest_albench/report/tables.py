@@ -113,20 +113,30 @@ def win_tie_loss_table(summary: GridSummary) -> Table:
 
 
 def status_table(cases: Iterable[Case], missing: Iterable[str] = ()) -> Table:
+    """One row per case: its verdict, the mean AULC change, the per-case and the session-adjusted p of
+    "worse", and the smallest drop its seeds could detect at the level it was judged (``mde``)."""
     rows = []
     for c in sorted(cases, key=lambda c: c["nodeid"]):
         verdict = c.get("baseline", {})
-        delta = verdict.get("mean_delta")
-        p = verdict.get("p_worse")
+        delta, p, p_adj, mde = (verdict.get(k) for k in ("mean_delta", "p_worse", "p_adjusted", "mde"))
         rows.append([
             c["case_id"], verdict.get("status", "-"),
             f"{delta:+.4f}" if isinstance(delta, float) else "",
             f"{p:.3g}" if isinstance(p, float) else "",
+            f"{p_adj:.3g}" if isinstance(p_adj, float) else "",
+            _mde_text(mde),
             verdict.get("written", ""),
         ])
     for nodeid in sorted(missing):
-        rows.append([nodeid, "no result", "", "", "the case failed or its worker crashed"])
-    return Table("Baseline status per case", ["case", "status", "ΔAULC", "p (worse)", "note"], rows)
+        rows.append([nodeid, "no result", "", "", "", "", "the case failed or its worker crashed"])
+    return Table("Baseline status per case",
+                 ["case", "status", "ΔAULC", "p (worse)", "p adjusted", "detectable drop", "note"], rows)
+
+
+def _mde_text(mde: object) -> str:
+    if isinstance(mde, float) and math.isinf(mde):
+        return "none (too few seeds)"
+    return f"{mde:.4f}" if isinstance(mde, float) else ""
 
 
 def all_tables(cases: Sequence[Case], missing: Iterable[str] = (), summary: GridSummary | None = None) -> list[Table]:
