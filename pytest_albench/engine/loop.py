@@ -144,55 +144,86 @@ def run_active_learning(
     ``strategy_params`` are the strategy's declared keywords; they are checked before any work and
     enter the configuration hash only when given, so runs without them keep their hash.
     """
-    import torch
-
     from ..strategies import QueryInputs, get_strategy, query, select_initial_pool
     from .device import resolve_device
-    from .provenance import stable_hash
 
     spec = get_strategy(strategy)
     params = spec.check_params(strategy_params or {})
     dev = resolve_device(device)
     check_budget(len(problem.y_pool), initial_pool_size, schedule)
-    streams = make_streams(seed)
-    timer = _Timer(dev)
-    start = timer.now()
-
-    scale = feature_scale(problem.x_pool)
-    x_pool = _to_device(problem.x_pool, scale, dev)
-    y_pool = torch.from_numpy(problem.y_pool.astype(np.int64)).to(dev)
-    x_test = _to_device(problem.x_test, scale, dev)
-    x_val = None
-    if problem.x_validation is not None and problem.y_validation is not None and len(problem.y_validation):
-        x_val = _to_device(problem.x_validation, scale, dev)
-    labeled = torch.zeros(len(problem.y_pool), dtype=torch.bool, device=dev)
-    known = torch.full_like(y_pool, -1)
-
+    run = _Run(problem, dev, seed, head, dict(head_params or {}))
     initial = np.empty(0, dtype=np.int64)
     if initial_pool_size > 0:
-        initial = select_initial_pool(
-            initial_pool_method, x_pool, initial_pool_size, streams["initial_pool"], labels=problem.y_pool
-        )
-        _reveal(labeled, known, y_pool, initial)
-
-    records: list[CycleRecord] = []
-    fitted: Head | None = None
+        initial = select_initial_pool(initial_pool_method, run.x_pool, initial_pool_size,
+                                      run.streams["initial_pool"], labels=problem.y_pool)
+        run.reveal(initial)
+        run.fitted = run.train_and_evaluate(0, initial, 0.0)
     memo: dict[str, Any] = {}
-    total_cycles = len(schedule)
+    for cycle, batch in enumerate(schedule, start=1):
+        if progress is not None:
+            progress("cycle", cycle, len(schedule))
+        t0 = run.timer.now()
+        inputs = QueryInputs(run.x_pool, run.labeled.clone(), run.known.clone(), problem.n_classes, memo=memo)
+        if run.fitted is not None:
+            fill_needs(inputs, spec.needs, run.fitted, run.x_pool, n_samples, run.streams["strategy"])
+        selected = query(spec, inputs, batch, run.streams["strategy"], params)
+        query_time = run.timer.now() - t0
+        run.reveal(selected)
+        run.fitted = run.train_and_evaluate(cycle, selected, query_time)
+    config_dict = dict(config or {})
+    config_dict.update(
+        strategy=strategy, seed=seed, initial_pool_size=initial_pool_size, schedule=list(schedule),
+        initial_pool_method=initial_pool_method, head=head, head_params=dict(head_params or {}),
+        n_samples=n_samples,
+    )
+    config_dict.pop("strategy_params", None)  # what ran is hashed, never a caller's unused copy
+    if params:
+        config_dict["strategy_params"] = params
+    return run.result(config_dict, initial)
 
-    def train_and_evaluate(cycle: int, selected: np.ndarray, query_time: float) -> Head:
-        t0 = timer.now()
-        idx = torch.nonzero(labeled).flatten()
-        model = make_head(head, problem.n_classes, numpy_seed(streams["head"]), **(head_params or {}))
-        if fitted is not None and hasattr(model, "warm_start_from"):
-            model.warm_start_from(fitted)  # a convex head reaches the same optimum, sooner
-        model.fit(x_pool[idx], y_pool[idx])
-        train_time = timer.now() - t0
-        predicted = model.predict_proba(x_test).argmax(dim=1).cpu().numpy()
+
+class _Run:
+    """The state of one run on its device: the rescaled splits, the labeled mask and revealed labels,
+    the seed's streams, and the per-cycle records of the heads fitted so far."""
+
+    def __init__(self, problem: PoolProblem, dev: str, seed: int, head: str, head_params: dict[str, Any]) -> None:
+        import torch
+
+        self.problem, self.dev, self.seed, self.head, self.head_params = problem, dev, seed, head, head_params
+        self.streams = make_streams(seed)
+        self.timer = _Timer(dev)
+        self.start = self.timer.now()
+        scale = feature_scale(problem.x_pool)
+        self.x_pool = _to_device(problem.x_pool, scale, dev)
+        self.y_pool = torch.from_numpy(problem.y_pool.astype(np.int64)).to(dev)
+        self.x_test = _to_device(problem.x_test, scale, dev)
+        self.x_val = None
+        if problem.x_validation is not None and problem.y_validation is not None and len(problem.y_validation):
+            self.x_val = _to_device(problem.x_validation, scale, dev)
+        self.labeled = torch.zeros(len(problem.y_pool), dtype=torch.bool, device=dev)
+        self.known = torch.full_like(self.y_pool, -1)
+        self.records: list[CycleRecord] = []
+        self.fitted: Head | None = None
+
+    def reveal(self, indices: np.ndarray) -> None:
+        _reveal(self.labeled, self.known, self.y_pool, indices)
+
+    def train_and_evaluate(self, cycle: int, selected: np.ndarray, query_time: float) -> Head:
+        import torch
+
+        problem = self.problem
+        t0 = self.timer.now()
+        idx = torch.nonzero(self.labeled).flatten()
+        model = make_head(self.head, problem.n_classes, numpy_seed(self.streams["head"]), **self.head_params)
+        if self.fitted is not None and hasattr(model, "warm_start_from"):
+            model.warm_start_from(self.fitted)  # a convex head reaches the same optimum, sooner
+        model.fit(self.x_pool[idx], self.y_pool[idx])
+        train_time = self.timer.now() - t0
+        predicted = model.predict_proba(self.x_test).argmax(dim=1).cpu().numpy()
         val_acc = None
-        if x_val is not None and problem.y_validation is not None:
-            val_acc = accuracy(problem.y_validation, model.predict_proba(x_val).argmax(dim=1).cpu().numpy())
-        records.append(
+        if self.x_val is not None and problem.y_validation is not None:
+            val_acc = accuracy(problem.y_validation, model.predict_proba(self.x_val).argmax(dim=1).cpu().numpy())
+        self.records.append(
             CycleRecord(
                 cycle=cycle,
                 n_labeled=int(idx.numel()),
@@ -206,44 +237,25 @@ def run_active_learning(
         )
         return model
 
-    if initial_pool_size > 0:
-        fitted = train_and_evaluate(0, initial, 0.0)
-    for cycle, batch in enumerate(schedule, start=1):
-        if progress is not None:
-            progress("cycle", cycle, total_cycles)
-        t0 = timer.now()
-        inputs = QueryInputs(x_pool, labeled.clone(), known.clone(), problem.n_classes, memo=memo)
-        if fitted is not None:
-            fill_needs(inputs, spec.needs, fitted, x_pool, n_samples, streams["strategy"])
-        selected = query(spec, inputs, batch, streams["strategy"], params)
-        query_time = timer.now() - t0
-        _reveal(labeled, known, y_pool, selected)
-        fitted = train_and_evaluate(cycle, selected, query_time)
+    def result(self, config_dict: dict[str, Any], initial: np.ndarray) -> RunResult:
+        from .provenance import stable_hash
 
-    curve_x = [r.n_labeled for r in records]
-    config_dict = dict(config or {})
-    config_dict.update(
-        strategy=strategy, seed=seed, initial_pool_size=initial_pool_size, schedule=list(schedule),
-        initial_pool_method=initial_pool_method, head=head, head_params=dict(head_params or {}),
-        n_samples=n_samples,
-    )
-    config_dict.pop("strategy_params", None)  # what ran is hashed, never a caller's unused copy
-    if params:
-        config_dict["strategy_params"] = params
-    hashed = {k: v for k, v in config_dict.items() if k not in ("seed", "device")}
-    return RunResult(
-        config=config_dict,
-        config_hash=stable_hash(hashed),
-        seed=seed,
-        cycles=records,
-        aulc=normalized_aulc(curve_x, [r.test_accuracy for r in records]),
-        final_accuracy=records[-1].test_accuracy,
-        aulc_macro_f1=normalized_aulc(curve_x, [r.test_macro_f1 for r in records]),
-        initial_pool=[int(i) for i in initial],
-        environment=environment_fingerprint(dev),
-        data=dict(problem.description),
-        total_time_s=float(timer.now() - start),
-    )
+        records = self.records
+        curve_x = [r.n_labeled for r in records]
+        hashed = {k: v for k, v in config_dict.items() if k not in ("seed", "device")}
+        return RunResult(
+            config=config_dict,
+            config_hash=stable_hash(hashed),
+            seed=self.seed,
+            cycles=records,
+            aulc=normalized_aulc(curve_x, [r.test_accuracy for r in records]),
+            final_accuracy=records[-1].test_accuracy,
+            aulc_macro_f1=normalized_aulc(curve_x, [r.test_macro_f1 for r in records]),
+            initial_pool=[int(i) for i in initial],
+            environment=environment_fingerprint(self.dev),
+            data=dict(self.problem.description),
+            total_time_s=float(self.timer.now() - self.start),
+        )
 
 
 def feature_scale(x_pool: np.ndarray) -> float:
