@@ -258,7 +258,7 @@ class TestRegistryAndErrors:
     def test_hub_model_offline_fails_fast_naming_the_offline_encoders(
         self, small: TextDataset, tmp_path: Path, offline: None
     ) -> None:
-        with pytest.raises(EmbeddingError, match="minilm-l6, minilm-l3-onnx, glove-50d"):
+        with pytest.raises(EmbeddingError, match="tfidf-lsa, glove-50d, minilm-l3-onnx, minilm-l6"):
             embed_dataset(
                 "Alibaba-NLP/gte-Qwen2-7B-instruct",
                 small,
@@ -266,7 +266,8 @@ class TestRegistryAndErrors:
                 progress=False,
                 trust_remote_code=True,
             )
-        with pytest.raises(EmbeddingError, match="not in the local Hugging Face cache"):
+        with pytest.raises(EmbeddingError, match="not in the local Hugging Face cache"), \
+                pytest.warns(UserWarning, match="not at a commit"):
             embed_dataset("someone/unknown-model@abc123", small, cache_dir=tmp_path, progress=False)
         assert _entries(tmp_path) == []
 
@@ -277,7 +278,8 @@ class TestRegistryAndErrors:
             embed_dataset("mpnet-base", small, cache_dir=tmp_path, progress=False)
 
     def test_hub_ids_and_local_folders_are_accepted(self, tmp_path: Path) -> None:
-        spec = get_encoder_spec("org/model@v1.2")
+        with pytest.warns(UserWarning, match=r"'org/model' at v1.2, not at a commit.*org/model@<40-hex sha>"):
+            spec = get_encoder_spec("org/model@v1.2")
         assert (spec.kind, spec.model, spec.revision) == ("sentence-transformers", "org/model", "v1.2")
         (tmp_path / "config.json").write_text("{}")
         (tmp_path / "README.md").write_text("ignored")
