@@ -40,8 +40,11 @@ def hub_and_gpu_missing() -> str | None:
     reasons = []
     if importlib.util.find_spec("datasets") is None:
         reasons.append("the 'datasets' package (pip install 'pytest-albench[hub]')")
-    offline = [var for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
-               if os.environ.get(var, "").strip().lower() in {"1", "true", "yes", "on"}]
+    offline = [
+        var
+        for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
+        if os.environ.get(var, "").strip().lower() in {"1", "true", "yes", "on"}
+    ]
     if offline:
         reasons.append(f"Hugging Face Hub access ({' and '.join(offline)} set in your environment: unset it)")
     import torch

@@ -14,5 +14,4 @@ from suite_config import STRATEGIES, ladder_params
 @pytest.mark.parametrize("embedding", ladder_params())
 @pytest.mark.parametrize("dataset", ["bbc_news"])
 def test_bbc(albench, dataset: str, embedding: str, strategy: str, initial_pool_method: str) -> None:
-    albench(dataset, embedding, strategy, initial_pool_method=initial_pool_method,
-            initial_pool_size=10, query_size=10)
+    albench(dataset, embedding, strategy, initial_pool_method=initial_pool_method, initial_pool_size=10, query_size=10)

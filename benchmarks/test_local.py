@@ -57,6 +57,7 @@ IPS_STRATEGIES = ["random", "margin"]
 @pytest.mark.parametrize("strategy", IPS_STRATEGIES)
 @pytest.mark.parametrize("embedding", ladder_params())
 @pytest.mark.parametrize("dataset", list(LOCAL_DATASETS))
-def test_local_ips(albench, local_data_dir: Path, dataset: str, embedding: str, strategy: str,
-                   initial_pool_method: str) -> None:
+def test_local_ips(
+    albench, local_data_dir: Path, dataset: str, embedding: str, strategy: str, initial_pool_method: str
+) -> None:
     albench(dataset, embedding, strategy, initial_pool_method=initial_pool_method, **LOCAL_DATASETS[dataset])

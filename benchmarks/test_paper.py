@@ -16,13 +16,25 @@ from pytest_albench.data._hub import check_pinned as check_dataset_pinned
 from pytest_albench.embeddings._spec import check_pinned as check_encoder_pinned
 
 PAPER_DATASETS = [
-    "ag_news", "banking77", "dbpedia_14", "trec", "glue/sst2", "yelp_review_full",
-    "nid989/FNC-1", "wikitalk", "glue/mnli", "glue/qnli",
+    "ag_news",
+    "banking77",
+    "dbpedia_14",
+    "trec",
+    "glue/sst2",
+    "yelp_review_full",
+    "nid989/FNC-1",
+    "wikitalk",
+    "glue/mnli",
+    "glue/qnli",
 ]
 PAPER_EMBEDDINGS = [
-    "nvidia/NV-Embed-v2", "Alibaba-NLP/gte-Qwen2-7B-instruct", "dunzhang/stella_en_1.5B_v5",
-    "Salesforce/SFR-Embedding-2_R", "Linq-AI-Research/Linq-Embed-Mistral",
-    "bert-base-uncased", "mpnet-base",
+    "nvidia/NV-Embed-v2",
+    "Alibaba-NLP/gte-Qwen2-7B-instruct",
+    "dunzhang/stella_en_1.5B_v5",
+    "Salesforce/SFR-Embedding-2_R",
+    "Linq-AI-Research/Linq-Embed-Mistral",
+    "bert-base-uncased",
+    "mpnet-base",
 ]
 PAPER_STRATEGIES = ["random", "margin", "entropy", "least_confidence", "badge", "coreset", "typiclust"]
 PAPER_IPS = ["random", "coreset", "typiclust"]
@@ -40,5 +52,6 @@ def test_paper(albench, dataset: str, embedding: str, strategy: str, initial_poo
     # The study's grid must be reproducible: an encoder or dataset without a commit sha is refused here.
     check_encoder_pinned(embedding, strict=True)
     check_dataset_pinned(HUB_DATASETS[dataset], strict=True)
-    albench(dataset, embedding, strategy, initial_pool_method=initial_pool_method,
-            initial_pool_size=100, query_size=100)
+    albench(
+        dataset, embedding, strategy, initial_pool_method=initial_pool_method, initial_pool_size=100, query_size=100
+    )

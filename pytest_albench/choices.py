@@ -11,6 +11,8 @@ module holds each list once, imports nothing (not even numpy), and may be import
 from __future__ import annotations
 
 __all__ = [
+    "CORRECTIONS",
+    "DEFAULT_CORRECTION",
     "DEFAULT_PAGE_FORMAT",
     "DEFAULT_PAIRED_TEST",
     "DEFAULT_PLOT_FORMAT",
@@ -20,8 +22,6 @@ __all__ = [
     "PAIRED_TESTS",
     "PLOT_FORMATS",
     "POSTHOC_LABELS",
-    "CORRECTIONS",
-    "DEFAULT_CORRECTION",
     "POSTHOC_METHODS",
     "STATUSES",
 ]

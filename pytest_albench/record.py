@@ -176,10 +176,23 @@ class CaseRecord(_CaseRequired, total=False):
 # ------------------------------------------------------------------------------------------- building
 
 
-def case_record(*, nodeid: str, case_id: str, dataset: str, embedding: str, strategy: str, variant: str,
-                profile: str, config: Mapping[str, Any], config_hash: str, seeds: Sequence[int],
-                runs: Sequence[RunSummary], environment: Mapping[str, Any], data: Mapping[str, Any],
-                quality: Mapping[str, Any]) -> CaseRecord:
+def case_record(
+    *,
+    nodeid: str,
+    case_id: str,
+    dataset: str,
+    embedding: str,
+    strategy: str,
+    variant: str,
+    profile: str,
+    config: Mapping[str, Any],
+    config_hash: str,
+    seeds: Sequence[int],
+    runs: Sequence[RunSummary],
+    environment: Mapping[str, Any],
+    data: Mapping[str, Any],
+    quality: Mapping[str, Any],
+) -> CaseRecord:
     """The record of a finished case, checked: a value of the wrong type fails here, naming the field,
     rather than in xdist's report transfer, the JSON writer or a table. ``data`` and ``quality`` come
     from numpy code and are made builtins here; the other parts are builtins already."""
@@ -237,8 +250,10 @@ def check_record(raw: object, where: str, *, index: int | None = None) -> CaseRe
         raise RecordError(f"{where}: {at} {exc.problem}") from None
     version = raw.get("record_version", UNVERSIONED)
     if version > RECORD_VERSION:
-        raise RecordError(f"{where}: case {name} has record_version {version}, newer than this pytest-albench "
-                          f"reads ({RECORD_VERSION}); upgrade pytest-albench to read it")
+        raise RecordError(
+            f"{where}: case {name} has record_version {version}, newer than this pytest-albench "
+            f"reads ({RECORD_VERSION}); upgrade pytest-albench to read it"
+        )
     if version < UNVERSIONED:
         raise RecordError(f"{where}: case {name} has record_version {version}; versions start at {UNVERSIONED}")
     if not raw["runs"]:
@@ -330,8 +345,13 @@ def _check_union(value: object, hint: Any, path: str) -> None:
 
 
 #: The Python types JSON gives each declared scalar (exact: a bool is no number, an int a fine float).
-_SCALAR_TYPES: dict[Any, set[type]] = {str: {str}, int: {int}, float: {int, float}, bool: {bool},
-                                      type(None): {type(None)}}
+_SCALAR_TYPES: dict[Any, set[type]] = {
+    str: {str},
+    int: {int},
+    float: {int, float},
+    bool: {bool},
+    type(None): {type(None)},
+}
 
 
 def _is_scalar(value: object, hint: Any) -> bool:
@@ -358,8 +378,15 @@ def _expected(hint: Any) -> str:
 
 def _describe(value: object) -> str:
     """A value's JSON kind, with the value when it is a short scalar (``a string ('0.8')``)."""
-    kinds = {str: "a string", bool: "a boolean", int: "an integer", float: "a number", list: "a list",
-             dict: "an object", type(None): "null"}
+    kinds = {
+        str: "a string",
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        list: "a list",
+        dict: "an object",
+        type(None): "null",
+    }
     kind = kinds.get(type(value), f"a {type(value).__name__}")
     shown = repr(value)
     scalar = isinstance(value, (str, int, float)) or hasattr(value, "item")  # numpy scalars have .item()

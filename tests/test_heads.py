@@ -9,8 +9,8 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from pytest_albench.errors import ConfigError, UnknownNameError
 from pytest_albench.engine.heads import LogisticHead, MLPHead, make_head
+from pytest_albench.errors import ConfigError, UnknownNameError
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +132,7 @@ def test_unfitted_head_and_bad_names_give_clear_errors() -> None:
 
 
 def test_an_unknown_posterior_is_refused_when_the_head_is_made() -> None:
-    with pytest.raises(ConfigError, match="unknown posterior 'laplase'.*'laplace' or 'bootstrap'"):
+    with pytest.raises(ConfigError, match=r"unknown posterior 'laplase'.*'laplace' or 'bootstrap'"):
         make_head("logistic", 3, seed=0, posterior="laplase")
 
 

@@ -53,31 +53,99 @@ V, CL = datasets.Value, datasets.ClassLabel
 #: dataset cards' dataset_info. FNC-1: the FNC-1 release's columns (github.com/FakeNewsChallenge/fnc-1:
 #: Headline, Body ID, Stance, articleBody). wikitalk: the jigsaw_toxicity_pred script's features.
 _BANKING = [
-    "activate_my_card", "age_limit", "apple_pay_or_google_pay", "atm_support", "automatic_top_up",
-    "balance_not_updated_after_bank_transfer", "balance_not_updated_after_cheque_or_cash_deposit",
-    "beneficiary_not_allowed", "cancel_transfer", "card_about_to_expire", "card_acceptance", "card_arrival",
-    "card_delivery_estimate", "card_linking", "card_not_working", "card_payment_fee_charged",
-    "card_payment_not_recognised", "card_payment_wrong_exchange_rate", "card_swallowed",
-    "cash_withdrawal_charge", "cash_withdrawal_not_recognised", "change_pin", "compromised_card",
-    "contactless_not_working", "country_support", "declined_card_payment", "declined_cash_withdrawal",
-    "declined_transfer", "direct_debit_payment_not_recognised", "disposable_card_limits",
-    "edit_personal_details", "exchange_charge", "exchange_rate", "exchange_via_app",
-    "extra_charge_on_statement", "failed_transfer", "fiat_currency_support", "get_disposable_virtual_card",
-    "get_physical_card", "getting_spare_card", "getting_virtual_card", "lost_or_stolen_card",
-    "lost_or_stolen_phone", "order_physical_card", "passcode_forgotten", "pending_card_payment",
-    "pending_cash_withdrawal", "pending_top_up", "pending_transfer", "pin_blocked", "receiving_money",
-    "Refund_not_showing_up", "request_refund", "reverted_card_payment?", "supported_cards_and_currencies",
-    "terminate_account", "top_up_by_bank_transfer_charge", "top_up_by_card_charge",
-    "top_up_by_cash_or_cheque", "top_up_failed", "top_up_limits", "top_up_reverted", "topping_up_by_card",
-    "transaction_charged_twice", "transfer_fee_charged", "transfer_into_account",
-    "transfer_not_received_by_recipient", "transfer_timing", "unable_to_verify_identity",
-    "verify_my_identity", "verify_source_of_funds", "verify_top_up", "virtual_card_not_working",
-    "visa_or_mastercard", "why_verify_identity", "wrong_amount_of_cash_received",
+    "activate_my_card",
+    "age_limit",
+    "apple_pay_or_google_pay",
+    "atm_support",
+    "automatic_top_up",
+    "balance_not_updated_after_bank_transfer",
+    "balance_not_updated_after_cheque_or_cash_deposit",
+    "beneficiary_not_allowed",
+    "cancel_transfer",
+    "card_about_to_expire",
+    "card_acceptance",
+    "card_arrival",
+    "card_delivery_estimate",
+    "card_linking",
+    "card_not_working",
+    "card_payment_fee_charged",
+    "card_payment_not_recognised",
+    "card_payment_wrong_exchange_rate",
+    "card_swallowed",
+    "cash_withdrawal_charge",
+    "cash_withdrawal_not_recognised",
+    "change_pin",
+    "compromised_card",
+    "contactless_not_working",
+    "country_support",
+    "declined_card_payment",
+    "declined_cash_withdrawal",
+    "declined_transfer",
+    "direct_debit_payment_not_recognised",
+    "disposable_card_limits",
+    "edit_personal_details",
+    "exchange_charge",
+    "exchange_rate",
+    "exchange_via_app",
+    "extra_charge_on_statement",
+    "failed_transfer",
+    "fiat_currency_support",
+    "get_disposable_virtual_card",
+    "get_physical_card",
+    "getting_spare_card",
+    "getting_virtual_card",
+    "lost_or_stolen_card",
+    "lost_or_stolen_phone",
+    "order_physical_card",
+    "passcode_forgotten",
+    "pending_card_payment",
+    "pending_cash_withdrawal",
+    "pending_top_up",
+    "pending_transfer",
+    "pin_blocked",
+    "receiving_money",
+    "Refund_not_showing_up",
+    "request_refund",
+    "reverted_card_payment?",
+    "supported_cards_and_currencies",
+    "terminate_account",
+    "top_up_by_bank_transfer_charge",
+    "top_up_by_card_charge",
+    "top_up_by_cash_or_cheque",
+    "top_up_failed",
+    "top_up_limits",
+    "top_up_reverted",
+    "topping_up_by_card",
+    "transaction_charged_twice",
+    "transfer_fee_charged",
+    "transfer_into_account",
+    "transfer_not_received_by_recipient",
+    "transfer_timing",
+    "unable_to_verify_identity",
+    "verify_my_identity",
+    "verify_source_of_funds",
+    "verify_top_up",
+    "virtual_card_not_working",
+    "visa_or_mastercard",
+    "why_verify_identity",
+    "wrong_amount_of_cash_received",
     "wrong_exchange_rate_for_cash_withdrawal",
 ]
 _DBPEDIA = [
-    "Company", "EducationalInstitution", "Artist", "Athlete", "OfficeHolder", "MeanOfTransportation",
-    "Building", "NaturalPlace", "Village", "Animal", "Plant", "Album", "Film", "WrittenWork",
+    "Company",
+    "EducationalInstitution",
+    "Artist",
+    "Athlete",
+    "OfficeHolder",
+    "MeanOfTransportation",
+    "Building",
+    "NaturalPlace",
+    "Village",
+    "Animal",
+    "Plant",
+    "Album",
+    "Film",
+    "WrittenWork",
 ]
 _STANCES = ["unrelated", "discuss", "agree", "disagree"]
 _FALSE_TRUE = CL(names=["false", "true"])
@@ -85,21 +153,54 @@ SCHEMAS: dict[str, tuple[dict[str, Any], str]] = {  # features, and the column h
     "ag_news": ({"text": V("string"), "label": CL(names=["World", "Sports", "Business", "Sci/Tech"])}, "label"),
     "banking77": ({"text": V("string"), "label": CL(names=_BANKING)}, "label"),
     "dbpedia_14": ({"label": CL(names=_DBPEDIA), "title": V("string"), "content": V("string")}, "label"),
-    "trec": ({"text": V("string"), "coarse_label": CL(names=["ABBR", "ENTY", "DESC", "HUM", "LOC", "NUM"]),
-              "fine_label": CL(num_classes=50)}, "coarse_label"),
-    "yelp_review_full": ({"label": CL(names=["1 star", "2 star", "3 stars", "4 stars", "5 stars"]),
-                          "text": V("string")}, "label"),
-    "nid989/FNC-1": ({"Headline": V("string"), "Body ID": V("int64"), "Stance": V("string"),
-                      "articleBody": V("string")}, "Stance"),
-    "wikitalk": ({"id": V("string"), "comment_text": V("string"), "toxic": _FALSE_TRUE,
-                  "severe_toxic": _FALSE_TRUE, "obscene": _FALSE_TRUE, "threat": _FALSE_TRUE,
-                  "insult": _FALSE_TRUE, "identity_hate": _FALSE_TRUE}, "toxic"),
-    "glue/sst2": ({"sentence": V("string"), "label": CL(names=["negative", "positive"]), "idx": V("int32")},
-                  "label"),
-    "glue/mnli": ({"premise": V("string"), "hypothesis": V("string"),
-                   "label": CL(names=["entailment", "neutral", "contradiction"]), "idx": V("int32")}, "label"),
-    "glue/qnli": ({"question": V("string"), "sentence": V("string"),
-                   "label": CL(names=["entailment", "not_entailment"]), "idx": V("int32")}, "label"),
+    "trec": (
+        {
+            "text": V("string"),
+            "coarse_label": CL(names=["ABBR", "ENTY", "DESC", "HUM", "LOC", "NUM"]),
+            "fine_label": CL(num_classes=50),
+        },
+        "coarse_label",
+    ),
+    "yelp_review_full": (
+        {"label": CL(names=["1 star", "2 star", "3 stars", "4 stars", "5 stars"]), "text": V("string")},
+        "label",
+    ),
+    "nid989/FNC-1": (
+        {"Headline": V("string"), "Body ID": V("int64"), "Stance": V("string"), "articleBody": V("string")},
+        "Stance",
+    ),
+    "wikitalk": (
+        {
+            "id": V("string"),
+            "comment_text": V("string"),
+            "toxic": _FALSE_TRUE,
+            "severe_toxic": _FALSE_TRUE,
+            "obscene": _FALSE_TRUE,
+            "threat": _FALSE_TRUE,
+            "insult": _FALSE_TRUE,
+            "identity_hate": _FALSE_TRUE,
+        },
+        "toxic",
+    ),
+    "glue/sst2": ({"sentence": V("string"), "label": CL(names=["negative", "positive"]), "idx": V("int32")}, "label"),
+    "glue/mnli": (
+        {
+            "premise": V("string"),
+            "hypothesis": V("string"),
+            "label": CL(names=["entailment", "neutral", "contradiction"]),
+            "idx": V("int32"),
+        },
+        "label",
+    ),
+    "glue/qnli": (
+        {
+            "question": V("string"),
+            "sentence": V("string"),
+            "label": CL(names=["entailment", "not_entailment"]),
+            "idx": V("int32"),
+        },
+        "label",
+    ),
 }
 
 
@@ -132,8 +233,10 @@ def _write_dataset(hub_cache: Path, name: str, per_class: int = 3) -> dict[str, 
     assert spec.revision is not None
     features = datasets.Features(SCHEMAS[name][0])
     rows = {split: _classes(name) * (per_class if split == spec.train_split else 1) for split, _ in spec.files}
-    files = {path: parquet_bytes(_table(name, rows[split], offset=7 * i), features)
-             for i, (split, path) in enumerate(split_patterns(spec).items())}
+    files = {
+        path: parquet_bytes(_table(name, rows[split], offset=7 * i), features)
+        for i, (split, path) in enumerate(split_patterns(spec).items())
+    }
     files["README.md"] = f"---\npretty_name: {name}\n---\n".encode()
     ref = "convert/parquet" if name == "trec" else "main"  # the parquet export lives on that ref
     write_repo(hub_cache, "dataset", spec.hub_id, spec.revision, files, ref=ref)
@@ -165,8 +268,13 @@ class TestPinned:
 
     def test_the_paper_suite_names_only_registered_pinned_ids(self) -> None:
         tree = ast.parse((REPO / "benchmarks" / "test_paper.py").read_text())
-        lists = {t.id: ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign)
-                 for t in node.targets if isinstance(t, ast.Name) and t.id.startswith("PAPER_")}
+        lists = {
+            t.id: ast.literal_eval(node.value)
+            for node in tree.body
+            if isinstance(node, ast.Assign)
+            for t in node.targets
+            if isinstance(t, ast.Name) and t.id.startswith("PAPER_")
+        }
         for name in lists["PAPER_EMBEDDINGS"]:
             check_pinned(name, strict=True)  # raises for an unpinned hub model
             assert get_encoder_spec(name).name == name  # registered, not an ad-hoc id
@@ -230,10 +338,14 @@ class TestEncoderOffline:
     ) -> None:
         write_repo(offline_cache, "model", MINILM_ID, MINILM_SHA, minilm_files())
         texts = sample_texts(12)
-        ds = build_dataset("tiny", "test", train=(texts[:8], [0, 1] * 4), test=(texts[8:], [0, 1] * 2),
-                           validation=(texts[8:], [0, 1] * 2))
-        hub = embed_dataset(f"{MINILM_ID}@{MINILM_SHA}", ds, cache_dir=tmp_path / "c1", device="cpu",
-                            progress=False)
+        ds = build_dataset(
+            "tiny",
+            "test",
+            train=(texts[:8], [0, 1] * 4),
+            test=(texts[8:], [0, 1] * 2),
+            validation=(texts[8:], [0, 1] * 2),
+        )
+        hub = embed_dataset(f"{MINILM_ID}@{MINILM_SHA}", ds, cache_dir=tmp_path / "c1", device="cpu", progress=False)
         packaged = embed_dataset("minilm-l6", ds, cache_dir=tmp_path / "c2", device="cpu", progress=False)
         a, b = np.asarray(hub.train), np.asarray(packaged.train)
         a = a / np.linalg.norm(a, axis=1, keepdims=True)
@@ -241,8 +353,9 @@ class TestEncoderOffline:
 
     def test_a_model_missing_from_the_cache_fails_fast(self, offline_cache: Path, tmp_path: Path) -> None:
         texts = sample_texts(6)
-        ds = build_dataset("tiny", "test", train=(texts[:4], [0, 1] * 2), test=(texts[4:], [0, 1]),
-                           validation=(texts[4:], [0, 1]))
+        ds = build_dataset(
+            "tiny", "test", train=(texts[:4], [0, 1] * 2), test=(texts[4:], [0, 1]), validation=(texts[4:], [0, 1])
+        )
         with pytest.raises(Exception, match="not in the local Hugging Face cache"):
             embed_dataset(f"{MINILM_ID}@{'b' * 40}", ds, cache_dir=tmp_path, device="cpu", progress=False)
 
@@ -256,8 +369,10 @@ class TestBuildLocal:
         assert build_local_main([str(root), "banking77", "trec6", "sst2"]) == 0
         out = capsys.readouterr().out
         assert "banking77: train 231 / test 77" in out and "same" in out and "sst2: not built" in out
-        for local, hub, names in (("banking77", "banking77", _BANKING),
-                                  ("trec6", "trec", ["ABBR", "ENTY", "DESC", "HUM", "LOC", "NUM"])):
+        for local, hub, names in (
+            ("banking77", "banking77", _BANKING),
+            ("trec6", "trec", ["ABBR", "ENTY", "DESC", "HUM", "LOC", "NUM"]),
+        ):
             assert sorted(p.name for p in (root / local).iterdir()) == ["test.csv", "train.csv"]
             for split in ("train", "test"):
                 with open(root / local / f"{split}.csv", newline="", encoding="utf-8") as handle:
@@ -270,15 +385,36 @@ class TestBuildLocal:
 
 def test_default_suite_never_waits_on_the_network(tmp_path: Path) -> None:
     """tfidf-lsa and minilm-l6 cases pass with HF_HUB_OFFLINE unset and every Hub endpoint unreachable."""
-    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE",
-                                                           "TRANSFORMERS_OFFLINE")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE")
+    }
     dead = "http://127.0.0.1:9"
-    env.update(HF_ENDPOINT=dead, HTTPS_PROXY=dead, HTTP_PROXY=dead, https_proxy=dead, http_proxy=dead,
-               HF_HOME=str(tmp_path / "hf"), ALBENCH_CACHE_DIR=str(tmp_path / "cache"), NO_PROXY="")
+    env.update(
+        HF_ENDPOINT=dead,
+        HTTPS_PROXY=dead,
+        HTTP_PROXY=dead,
+        https_proxy=dead,
+        http_proxy=dead,
+        HF_HOME=str(tmp_path / "hf"),
+        ALBENCH_CACHE_DIR=str(tmp_path / "cache"),
+        NO_PROXY="",
+    )
     case = "benchmarks/test_default.py::test_bbc[bbc_news-{}-random-ips_random]"
     cases = [case.format(encoder) for encoder in ("tfidf-lsa", "minilm-l6")]
-    command = [sys.executable, "-m", "pytest", *cases, "-q", "-p", "no:cacheprovider",
-               "--albench-profile", "smoke", f"--basetemp={tmp_path / 'bt'}"]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        *cases,
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--albench-profile",
+        "smoke",
+        f"--basetemp={tmp_path / 'bt'}",
+    ]
     # No timed assertion (shared machines are noisy): a run that waited on the dead endpoint would hang
     # in retries and hit the subprocess timeout; one that tried and failed would not pass.
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)

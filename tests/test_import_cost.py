@@ -24,8 +24,10 @@ def imported_after(code: str) -> set[str]:
     return set(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-@pytest.mark.parametrize("module", ["pytest_albench.plugin.hooks", "pytest_albench.plugin.options",
-                                    "pytest_albench.choices", "pytest_albench"])
+@pytest.mark.parametrize(
+    "module",
+    ["pytest_albench.plugin.hooks", "pytest_albench.plugin.options", "pytest_albench.choices", "pytest_albench"],
+)
 def test_importing_the_plugin_leaves_the_heavy_libraries_out(module: str) -> None:
     loaded = imported_after(f"import {module}")
     assert module.split(".")[0] in loaded, "the probe must see the module it imported"
@@ -43,8 +45,10 @@ def test_a_pytest_run_that_runs_no_case_leaves_them_out_too(tmp_path: Path) -> N
     test_file = tmp_path / "test_plain.py"
     test_file.write_text("def test_plain():\n    assert True\n")
     args = ["-q", "-p", "no:cacheprovider", "-p", "no:xdist", str(test_file)]
-    code = (f"import pytest\nassert pytest.main({args!r}) == 0\n"
-            "import sys\nassert 'pytest_albench.plugin.hooks' in sys.modules, 'the plugin must have been loaded'")
+    code = (
+        f"import pytest\nassert pytest.main({args!r}) == 0\n"
+        "import sys\nassert 'pytest_albench.plugin.hooks' in sys.modules, 'the plugin must have been loaded'"
+    )
     loaded = imported_after(code)
     assert "pytest_albench" in loaded
     assert not loaded & set(HEAVY), f"a plain pytest run pulled in {sorted(loaded & set(HEAVY))}"

@@ -133,13 +133,16 @@ def test_registered_method_is_used_and_validated(temporary_names: list[str]) -> 
         select_initial_pool("repeats", x, 3, np.random.default_rng(0))
 
 
-@pytest.mark.parametrize("returned, message", [
-    ([0, 1], r"initial pool method 'bad_pool' returned 2 indices, expected 3"),
-    ([0, 1, 90], r"initial pool method 'bad_pool' returned indices outside the pool \[0, 90\)"),
-    ([-1, 0, 1], r"returned indices outside the pool"),
-    ([0.0, 1.0, 2.0], r"initial pool method 'bad_pool' must return a 1-d array of integer indices"),
-    ([[0, 1, 2]], r"must return a 1-d array of integer indices"),
-])
+@pytest.mark.parametrize(
+    "returned, message",
+    [
+        ([0, 1], r"initial pool method 'bad_pool' returned 2 indices, expected 3"),
+        ([0, 1, 90], r"initial pool method 'bad_pool' returned indices outside the pool \[0, 90\)"),
+        ([-1, 0, 1], r"returned indices outside the pool"),
+        ([0.0, 1.0, 2.0], r"initial pool method 'bad_pool' must return a 1-d array of integer indices"),
+        ([[0, 1, 2]], r"must return a 1-d array of integer indices"),
+    ],
+)
 def test_pools_are_checked_by_the_one_selection_validator(
     temporary_names: list[str], returned: list[Any], message: str
 ) -> None:

@@ -26,8 +26,13 @@ def problem() -> PoolProblem:
     svd = TruncatedSVD(48, random_state=0).fit(vectorizer.transform(data.train.texts))
     embed = lambda texts: svd.transform(vectorizer.transform(texts)).astype(np.float32)  # noqa: E731
     return PoolProblem(
-        embed(data.train.texts), data.train.labels.copy(), embed(data.test.texts), data.test.labels.copy(), 5,
-        x_validation=embed(data.validation.texts), y_validation=data.validation.labels.copy(),
+        embed(data.train.texts),
+        data.train.labels.copy(),
+        embed(data.test.texts),
+        data.test.labels.copy(),
+        5,
+        x_validation=embed(data.validation.texts),
+        y_validation=data.validation.labels.copy(),
     )
 
 

@@ -163,10 +163,30 @@ def test_without_peers_the_harness_still_measures_our_side(
         raise ImportError(f"No module named {name!r}")
 
     monkeypatch.setattr(pa, "_import", no_peers)
-    status = peers.main([
-        "--synthetic", "--synthetic-rows", "240", "--dim", "8", "--classes", "3", "--per-class", "4",
-        "--batch", "5", "--strategies", "margin", "--repeats", "1", "--threads", "0", "--al-cycles", "0",
-    ], runner=peers.run_peer_task)  # in-process: fast
+    status = peers.main(
+        [
+            "--synthetic",
+            "--synthetic-rows",
+            "240",
+            "--dim",
+            "8",
+            "--classes",
+            "3",
+            "--per-class",
+            "4",
+            "--batch",
+            "5",
+            "--strategies",
+            "margin",
+            "--repeats",
+            "1",
+            "--threads",
+            "0",
+            "--al-cycles",
+            "0",
+        ],
+        runner=peers.run_peer_task,
+    )  # in-process: fast
     out = capsys.readouterr().out
     assert status == 0
     assert pa.INSTALL_HINT in out
@@ -180,9 +200,24 @@ def _tiny_task(tmp_path: Path, strategy: str, libraries: tuple[str, ...], al_cyc
     xt, yt = gaussian_pool(90, 8, 3, seed=0, spread=2.0)
     np.savez(tmp_path / "pool.npz", x=x, y=y, n_classes=np.int64(3))
     np.savez(tmp_path / "test.npz", x=xt, y=yt)
-    return peers.PeerTask(strategy, str(tmp_path / "pool.npz"), str(tmp_path / "test.npz"), libraries, batch=10,
-                          per_class=5, repeats=1, device="cpu", cap_s=60.0, threads=None, seed=0, sample_ms=1.0,
-                          n_samples=2, lr_max_iter=1000, al_cycles=al_cycles, al_seeds=(0,))
+    return peers.PeerTask(
+        strategy,
+        str(tmp_path / "pool.npz"),
+        str(tmp_path / "test.npz"),
+        libraries,
+        batch=10,
+        per_class=5,
+        repeats=1,
+        device="cpu",
+        cap_s=60.0,
+        threads=None,
+        seed=0,
+        sample_ms=1.0,
+        n_samples=2,
+        lr_max_iter=1000,
+        al_cycles=al_cycles,
+        al_seeds=(0,),
+    )
 
 
 @pytest.mark.skipif(not (HAVE_SKACTIVEML and HAVE_SMALL_TEXT), reason=f"peers not installed ({pa.INSTALL_HINT})")

@@ -114,12 +114,22 @@ class TestEveryFigure:
             for pa, pb in zip(a.paths, b.paths, strict=True):
                 assert pa.read_bytes() == pb.read_bytes(), pa.name
 
-    def test_the_cd_diagram_names_the_test_and_draws_the_nemenyi_cd(self, tmp_path: Path,
-                                                                    drawn: dict[str, Any]) -> None:
+    def test_the_cd_diagram_names_the_test_and_draws_the_nemenyi_cd(
+        self, tmp_path: Path, drawn: dict[str, Any]
+    ) -> None:
         ranks = {"margin": 1.4, "badge": 1.9, "random": 3.1, "bald": 3.6}
-        figure = plots.cd_diagram("minilm-l6", ranks, [("margin", "badge"), ("random", "bald")], tmp_path, ("svg",),
-                                  method="nemenyi", alpha=0.05, critical_difference=1.48, friedman_p=0.004,
-                                  blocks="10 datasets")
+        figure = plots.cd_diagram(
+            "minilm-l6",
+            ranks,
+            [("margin", "badge"), ("random", "bald")],
+            tmp_path,
+            ("svg",),
+            method="nemenyi",
+            alpha=0.05,
+            critical_difference=1.48,
+            friedman_p=0.004,
+            blocks="10 datasets",
+        )
         assert figure.caption.endswith("the red bar is the Nemenyi critical difference (1.48).")
         assert "Nemenyi test" in figure.caption
         assert_svg(figure.paths[0])
@@ -138,8 +148,13 @@ class TestEveryFigure:
         bars = sorted(tuple(np.round(line.get_xdata(), 6)) for line in ax.lines if line.get_linewidth() == 3.5)
         assert bars == [(1.36, 1.94), (3.06, 3.64)]
         # The red critical-difference bar starts at rank 1 and is CD long.
-        [cd] = [line for line in ax.lines if line.get_color() == "firebrick" and len(line.get_xdata()) == 2
-                and line.get_ydata()[0] == line.get_ydata()[1]]
+        [cd] = [
+            line
+            for line in ax.lines
+            if line.get_color() == "firebrick"
+            and len(line.get_xdata()) == 2
+            and line.get_ydata()[0] == line.get_ydata()[1]
+        ]
         assert list(cd.get_xdata()) == pytest.approx([1.0, 2.48])
         assert "CD = 1.48" in texts(ax)
 
@@ -148,7 +163,8 @@ class TestEveryFigure:
         template = results_document()["cases"][0]
         cases = [
             {**template, "embedding": e, "strategy": s, "variant": v}
-            for e in LADDER for s in [f"strategy{i}" for i in range(10)] + ["random"]
+            for e in LADDER
+            for s in [f"strategy{i}" for i in range(10)] + ["random"]
             for v in ("ips=random", "ips=typiclust")
         ]
         [figure] = plots.learning_curve_figures(cases, tmp_path, ("png",))
@@ -159,8 +175,9 @@ class TestEveryFigure:
 class TestDrawnValues:
     """The numbers in the figures are the numbers of the records, checked on the drawn artists."""
 
-    def test_the_heatmap_cells_are_the_strategies_mean_ranks(self, grid: tuple[list[dict], object], tmp_path: Path,
-                                                              drawn: dict[str, Any]) -> None:
+    def test_the_heatmap_cells_are_the_strategies_mean_ranks(
+        self, grid: tuple[list[dict], object], tmp_path: Path, drawn: dict[str, Any]
+    ) -> None:
         cases, analysis = grid
         plots.draw_figures(cases, analysis, tmp_path, ("png",))
         [ax, _colorbar] = drawn["rank-heatmap"].axes
@@ -175,10 +192,13 @@ class TestDrawnValues:
         means = cells.mean(axis=1)
         assert list(means) == sorted(means), "rows are sorted best (lowest mean rank) first"
 
-    def test_a_heatmap_of_known_ranks_sorts_rows_and_marks_missing_cells(self, tmp_path: Path,
-                                                                         drawn: dict[str, Any]) -> None:
-        ranks = {"e1": {"zeta": 1.0, "mid": 2.0, "alpha": 3.5, "beta": 3.5},
-                 "glove-50d": {"zeta": 2.0, "mid": 1.5, "alpha": 2.5}}
+    def test_a_heatmap_of_known_ranks_sorts_rows_and_marks_missing_cells(
+        self, tmp_path: Path, drawn: dict[str, Any]
+    ) -> None:
+        ranks = {
+            "e1": {"zeta": 1.0, "mid": 2.0, "alpha": 3.5, "beta": 3.5},
+            "glove-50d": {"zeta": 2.0, "mid": 1.5, "alpha": 2.5},
+        }
         plots.rank_heatmap(ranks, tmp_path, ("png",), blocks={"e1": "4 datasets"})
         [ax, _colorbar] = drawn["rank-heatmap"].axes
         assert [t.get_text() for t in ax.get_yticklabels()] == ["zeta", "mid", "alpha", "beta"]
@@ -187,14 +207,14 @@ class TestDrawnValues:
         assert image == pytest.approx(np.array([[2.0, 1.0], [1.5, 2.0], [2.5, 3.5], [np.nan, 3.5]]), nan_ok=True)
         assert texts(ax) == ["2.00", "1.00", "1.50", "2.00", "2.50", "3.50", "–", "3.50"]
 
-    def test_each_curve_is_the_mean_over_seeds_with_a_one_sd_band(self, grid: tuple[list[dict], object],
-                                                                  tmp_path: Path, drawn: dict[str, Any]) -> None:
+    def test_each_curve_is_the_mean_over_seeds_with_a_one_sd_band(
+        self, grid: tuple[list[dict], object], tmp_path: Path, drawn: dict[str, Any]
+    ) -> None:
         cases, _ = grid
         trec = [c for c in cases if c["dataset"] == "trec6"]
         plots.learning_curve_figures(trec, tmp_path, ("png",))
         panels = {ax.get_title(): ax for ax in drawn["curves-trec6"].axes if ax.get_title()}
-        assert sorted(panels) == sorted({c["embedding"] + (f" [{c['variant']}]" if c["variant"] else "")
-                                         for c in trec})
+        assert sorted(panels) == sorted({c["embedding"] + (f" [{c['variant']}]" if c["variant"] else "") for c in trec})
         for case in trec:
             ax = panels[case["embedding"] + (f" [{case['variant']}]" if case["variant"] else "")]
             accuracy = np.array([r["curve"]["accuracy"] for r in case["runs"]])
@@ -207,8 +227,9 @@ class TestDrawnValues:
             first = edges[np.isclose(edges[:, 0], 10.0)][:, 1]
             assert (first.min(), first.max()) == pytest.approx((mean[0] - sd[0], mean[0] + sd[0]))
 
-    def test_the_gain_points_are_aulc_minus_random_against_quality(self, grid: tuple[list[dict], object],
-                                                                   tmp_path: Path, drawn: dict[str, Any]) -> None:
+    def test_the_gain_points_are_aulc_minus_random_against_quality(
+        self, grid: tuple[list[dict], object], tmp_path: Path, drawn: dict[str, Any]
+    ) -> None:
         from scipy.stats import spearmanr
 
         cases, analysis = grid
@@ -219,7 +240,8 @@ class TestDrawnValues:
         for strategy in ("margin", "typiclust"):
             expected = sorted(
                 (quality[(e, d)], means[(e, d, strategy)] - means[(e, d, "random")])
-                for (e, d, s) in means if s == strategy and " [" not in e  # the default treatments' cells
+                for (e, d, s) in means
+                if s == strategy and " [" not in e  # the default treatments' cells
             )
             ax = panels[strategy]
             points = sorted(tuple(xy) for c in ax.collections for xy in c.get_offsets().tolist())
@@ -233,16 +255,26 @@ class TestHelpers:
     def test_embeddings_are_ordered_weakest_first_then_by_name(self) -> None:
         names = ["zeta", "minilm-l6 [ips=typiclust]", "minilm-l6 [ips=random]", "tfidf-lsa", "alpha", "glove-50d"]
         assert plots.embedding_order(names) == [
-            "tfidf-lsa", "glove-50d", "minilm-l6 [ips=random]", "minilm-l6 [ips=typiclust]", "alpha", "zeta",
+            "tfidf-lsa",
+            "glove-50d",
+            "minilm-l6 [ips=random]",
+            "minilm-l6 [ips=typiclust]",
+            "alpha",
+            "zeta",
         ]
-        assert plots.embedding_order(names, ["zeta", "minilm-l6"])[:3] == ["zeta", "minilm-l6 [ips=random]",
-                                                                           "minilm-l6 [ips=typiclust]"]
+        assert plots.embedding_order(names, ["zeta", "minilm-l6"])[:3] == [
+            "zeta",
+            "minilm-l6 [ips=random]",
+            "minilm-l6 [ips=typiclust]",
+        ]
 
     def test_mean_curve_averages_the_seeds_that_reached_each_point(self) -> None:
-        case = {"runs": [
-            {"curve": {"n_labeled": [10, 20, 30], "accuracy": [0.5, 0.6, 0.7]}},
-            {"curve": {"n_labeled": [10, 20], "accuracy": [0.7, 0.8]}},
-        ]}
+        case = {
+            "runs": [
+                {"curve": {"n_labeled": [10, 20, 30], "accuracy": [0.5, 0.6, 0.7]}},
+                {"curve": {"n_labeled": [10, 20], "accuracy": [0.7, 0.8]}},
+            ]
+        }
         xs, mean, std, seeds = plots.mean_curve(case)
         assert xs.tolist() == [10, 20, 30] and seeds == 2
         assert mean.tolist() == pytest.approx([0.6, 0.7, 0.7])

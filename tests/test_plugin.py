@@ -50,12 +50,15 @@ class TestOptions:
         result = pytester.runpytest("--albench-seeds=0-2", "--albench-profile=smoke")
         result.stdout.fnmatch_lines(["albench: profile=smoke seeds=0,1,2 *"])
 
-    @pytest.mark.parametrize("args, message", [
-        (["--albench-profile=huge"], "*--albench-profile: invalid value 'huge'*smoke*"),
-        (["--albench-seeds=x"], "*--albench-seeds: cannot parse 'x'*"),
-        (["--albench-compare=maybe"], "*--albench-compare: invalid value*"),
-        (["--albench-alpha=2"], "*--albench-alpha: 2.0 must lie in*"),
-    ])
+    @pytest.mark.parametrize(
+        "args, message",
+        [
+            (["--albench-profile=huge"], "*--albench-profile: invalid value 'huge'*smoke*"),
+            (["--albench-seeds=x"], "*--albench-seeds: cannot parse 'x'*"),
+            (["--albench-compare=maybe"], "*--albench-compare: invalid value*"),
+            (["--albench-alpha=2"], "*--albench-alpha: 2.0 must lie in*"),
+        ],
+    )
     def test_bad_values_are_usage_errors(self, pytester: pytest.Pytester, args: list[str], message: str) -> None:
         pytester.makepyfile("def test_nothing(): pass")
         result = pytester.runpytest(*args)
@@ -86,13 +89,15 @@ class TestGrid:
     def test_ids_read_dataset_embedding_strategy_and_tables_are_printed(self, suite: pytest.Pytester) -> None:
         result = run(suite, "-v", "--albench-compare=off")
         result.assert_outcomes(passed=3)
-        result.stdout.fnmatch_lines([
-            "*test_al?bbc_news-tfidf-lsa-random? *PASSED*",
-            "*pytest-albench results*",
-            "AULC ranking: tfidf-lsa / bbc_news*",
-            "*Mean rank of each strategy*",
-            "*Pairwise wins/ties/losses*",
-        ])
+        result.stdout.fnmatch_lines(
+            [
+                "*test_al?bbc_news-tfidf-lsa-random? *PASSED*",
+                "*pytest-albench results*",
+                "AULC ranking: tfidf-lsa / bbc_news*",
+                "*Mean rank of each strategy*",
+                "*Pairwise wins/ties/losses*",
+            ]
+        )
 
     def test_same_tables_and_json_with_and_without_xdist(self, suite: pytest.Pytester, tmp_path: Path) -> None:
         serial, parallel = tmp_path / "serial.json", tmp_path / "parallel.json"
@@ -100,8 +105,11 @@ class TestGrid:
         result = run(suite, "-n", "2", f"--albench-json={parallel}", "--albench-compare=off")
         result.assert_outcomes(passed=3)
         strip = lambda doc: [  # noqa: E731 - timings and thread counts legitimately differ
-            {k: ([{kk: vv for kk, vv in r.items() if not kk.endswith("time_s")} for r in v] if k == "runs" else v)
-             for k, v in case.items() if k not in ("environment",)}
+            {
+                k: ([{kk: vv for kk, vv in r.items() if not kk.endswith("time_s")} for r in v] if k == "runs" else v)
+                for k, v in case.items()
+                if k not in ("environment",)
+            }
             for case in doc["cases"]
         ]
         assert strip(load_json(serial)) == strip(load_json(parallel))
@@ -140,10 +148,12 @@ class TestBaselines:
         monkeypatch.setenv("ALBENCH_TEST_WORSEN", "1")
         worse = run(suite)
         worse.assert_outcomes(passed=2, failed=1)
-        worse.stdout.fnmatch_lines([
-            "*[[]albench regressed[]] test_al[[]bbc_news-tfidf-lsa-mine[]]: AULC regressed: mean drop*",
-            "*seed*baseline AULC*current AULC*difference*",
-        ])
+        worse.stdout.fnmatch_lines(
+            [
+                "*[[]albench regressed[]] test_al[[]bbc_news-tfidf-lsa-mine[]]: AULC regressed: mean drop*",
+                "*seed*baseline AULC*current AULC*difference*",
+            ]
+        )
         monkeypatch.delenv("ALBENCH_TEST_WORSEN")
 
         suite.makepyfile(test_grid=TEST_FILE.replace("cycles=3", "cycles=4"))
@@ -166,16 +176,20 @@ class TestRobustness:
         suite.makepyfile(test_grid=TEST_FILE.replace('"entropy"]', '"crashes"]'))
         result = run(suite, "-n", "2", "--albench-compare=off")
         result.assert_outcomes(passed=2, failed=1)
-        result.stdout.fnmatch_lines([
-            "*AULC ranking: tfidf-lsa / bbc_news*",
-            "*test_al[[]bbc_news-tfidf-lsa-crashes[]]*no result*",
-        ])
+        result.stdout.fnmatch_lines(
+            [
+                "*AULC ranking: tfidf-lsa / bbc_news*",
+                "*test_al[[]bbc_news-tfidf-lsa-crashes[]]*no result*",
+            ]
+        )
 
     def test_unknown_names_fail_the_case_with_the_valid_names(self, suite: pytest.Pytester) -> None:
-        suite.makepyfile(test_bad='''
+        suite.makepyfile(
+            test_bad="""
 def test_bad(albench):
     albench("bbc_news", "tfidf-lsa", "margn")
-''')
+"""
+        )
         result = run(suite, "test_bad.py", "--albench-compare=off")
         result.assert_outcomes(failed=1)
         result.stdout.fnmatch_lines(["*UnknownNameError: unknown strategy 'margn'. Did you mean 'margin'*"])

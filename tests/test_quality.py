@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pytest_albench.errors import DatasetError
 from pytest_albench.engine.loop import PoolProblem
 from pytest_albench.engine.quality import MEASURES, embedding_quality, problem_quality, purity
+from pytest_albench.errors import DatasetError
 
 
 def separated(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -53,8 +53,12 @@ def test_kmeans_purity_when_two_tight_clusters_mix_labels() -> None:
     # Two tight clusters (x and y axes); cluster A has 8 points of class 0 and 2 of class 1, cluster B
     # 10 of class 1. k-means (k = 2) finds the clusters, so purity = (8 + 10) / 20 = 0.9.
     rng = np.random.default_rng(1)
-    x_pool = np.vstack([np.array([5.0, 0.0]) + rng.normal(scale=0.05, size=(10, 2)),
-                        np.array([0.0, 5.0]) + rng.normal(scale=0.05, size=(10, 2))])
+    x_pool = np.vstack(
+        [
+            np.array([5.0, 0.0]) + rng.normal(scale=0.05, size=(10, 2)),
+            np.array([0.0, 5.0]) + rng.normal(scale=0.05, size=(10, 2)),
+        ]
+    )
     y_pool = np.array([0] * 8 + [1] * 2 + [1] * 10)
     q = embedding_quality(x_pool, y_pool, x_pool[:2], y_pool[:2])
     assert q["kmeans_purity"] == pytest.approx(0.9)

@@ -88,7 +88,8 @@ def test_the_grid_is_one_where_the_old_rules_disagree(grid: tuple[list[dict[str,
     assert analysis.summary.rankings[SEED_BLOCKED].blocks == "dataset×seed"
     assert analysis.summary.rankings[SEED_BLOCKED].order == EXPECTED[SEED_BLOCKED]
     assert analysis.summary.rankings[SEED_BLOCKED].ranking.mean_ranks == pytest.approx(  # type: ignore[union-attr]
-        {"random": 4 / 3, "margin": 2.0, "typiclust": 8 / 3})
+        {"random": 4 / 3, "margin": 2.0, "typiclust": 8 / 3}
+    )
     assert set(analysis.summary.rankings[PARTIAL].order) == {"margin", "random", "typiclust"}
 
 
@@ -105,40 +106,55 @@ def test_every_table_digest_and_figure_shows_the_one_order(
     summary = summarize(cases)
     shown["mean-rank table"] = rank_rows(mean_rank_table(summary))
     text = render_text(cases, [], summary)
-    shown["terminal text"] = {label: named_order(line) for line in text.splitlines()
-                              for label in expected if line.startswith(label) and NAME.search(line)}
+    shown["terminal text"] = {
+        label: named_order(line)
+        for line in text.splitlines()
+        for label in expected
+        if line.startswith(label) and NAME.search(line)
+    }
     markdown = render_markdown(cases, [])
-    shown["Markdown file"] = {label: named_order(line) for line in markdown.splitlines()
-                              for label in expected if line.startswith(f"| {label} ") and NAME.search(line)}
+    shown["Markdown file"] = {
+        label: named_order(line)
+        for line in markdown.splitlines()
+        for label in expected
+        if line.startswith(f"| {label} ") and NAME.search(line)
+    }
 
     tables = page_tables(cases, analysis)
-    shown["page mean-rank table"] = rank_rows(tables["Mean rank of each strategy across datasets (1 = best AULC), "
-                                                     "per embedding"])
+    shown["page mean-rank table"] = rank_rows(
+        tables["Mean rank of each strategy across datasets (1 = best AULC), per embedding"]
+    )
     friedman = tables["Friedman test of AULC ranks per embedding"]
     shown["page Friedman table"] = {row[0]: named_order(row[8]) for row in friedman.rows}
     # One CD group per label (no pair differs on 6 blocks), listed in rank order.
     shown["page CD groups"] = {row[0]: row[-1].strip("[]").split() for row in friedman.rows}
-    shown["page pairwise matrix"] = {label: tables[f"Pairwise wilcoxon-holm p-values: {label}"].headers[1:]
-                                     for label in expected}
+    shown["page pairwise matrix"] = {
+        label: tables[f"Pairwise wilcoxon-holm p-values: {label}"].headers[1:] for label in expected
+    }
 
     digest = friedman_summary(analysis)
     shown["Friedman digest"] = {row[0]: row[-1].split() for row in digest.rows}
     lines = grid_report_lines(SimpleNamespace(plots_dir=None), cases, [], summary)  # type: ignore[arg-type]
     printed = "\n".join(lines)
-    shown["plugin digest lines"] = {label: next(line for line in printed.splitlines() if line.startswith(label))
-                                    .split()[-3:] for label in expected}
+    shown["plugin digest lines"] = {
+        label: next(line for line in printed.splitlines() if line.startswith(label)).split()[-3:] for label in expected
+    }
 
     ranks = heatmap_ranks(analysis)
     shown["heatmap rows"] = {label: heatmap_grid({label: ranks[label]})[0] for label in expected}
-    shown["CD diagram ranks"] = {label: sorted(es.posthoc.mean_ranks, key=lambda s: (es.posthoc.mean_ranks[s], s))
-                                 for label, es in analysis.per_embedding.items() if es.posthoc is not None}
+    shown["CD diagram ranks"] = {
+        label: sorted(es.posthoc.mean_ranks, key=lambda s: (es.posthoc.mean_ranks[s], s))
+        for label, es in analysis.per_embedding.items()
+        if es.posthoc is not None
+    }
 
     for where, orders in shown.items():
         assert orders == expected, where
 
 
-def test_a_session_ranks_and_counts_wins_once(grid: tuple[list[dict[str, Any]], GridAnalysis], tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_session_ranks_and_counts_wins_once(
+    grid: tuple[list[dict[str, Any]], GridAnalysis], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The plugin's terminal tables, Markdown file, digest and report page all read one summary."""
     import pytest_albench.analysis.summary as summary_module
     from pytest_albench.plugin.hooks import grid_report_lines
@@ -147,8 +163,9 @@ def test_a_session_ranks_and_counts_wins_once(grid: tuple[list[dict[str, Any]], 
     cases, _ = grid
     calls = []
     counted = summary_module.win_tie_loss_rows
-    monkeypatch.setattr(summary_module, "win_tie_loss_rows",
-                        lambda *args, **kwargs: calls.append(1) or counted(*args, **kwargs))
+    monkeypatch.setattr(
+        summary_module, "win_tie_loss_rows", lambda *args, **kwargs: calls.append(1) or counted(*args, **kwargs)
+    )
     summary = summarize(cases)
     render_text(cases, [], summary)
     render_markdown(cases, [], summary)

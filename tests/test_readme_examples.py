@@ -25,8 +25,10 @@ def load_my_rows() -> SimpleNamespace:
 
     bbc = load_dataset("bbc_news")
     return SimpleNamespace(
-        train_texts=bbc.train.texts[::4], train_labels=[bbc.class_names[i] for i in bbc.train.labels[::4]],
-        test_texts=bbc.test.texts[::4], test_labels=[bbc.class_names[i] for i in bbc.test.labels[::4]],
+        train_texts=bbc.train.texts[::4],
+        train_labels=[bbc.class_names[i] for i in bbc.train.labels[::4]],
+        test_texts=bbc.test.texts[::4],
+        test_labels=[bbc.class_names[i] for i in bbc.test.labels[::4]],
     )
 
 

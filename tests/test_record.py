@@ -35,28 +35,58 @@ LOCAL_SUITE = REPO / "docs" / "local-suite" / "results.json.gz"
 
 def make_run(seed: int, aulc: float) -> RunSummary:
     return {
-        "seed": seed, "aulc": aulc, "final_accuracy": aulc + 0.05, "aulc_macro_f1": aulc - 0.02,
-        "query_time_s": 0.01, "train_time_s": 0.02, "total_time_s": 0.05,
-        "curve": {"n_labeled": [10, 20, 30], "accuracy": [aulc - 0.1, aulc, aulc + 0.05],
-                  "macro_f1": [aulc - 0.12, aulc - 0.02, aulc + 0.03]},
-        "initial_pool": [3, 1, 4, 1, 5, 9, 2, 6, 5, 3], "selected": [[], list(range(10)), list(range(10, 20))],
+        "seed": seed,
+        "aulc": aulc,
+        "final_accuracy": aulc + 0.05,
+        "aulc_macro_f1": aulc - 0.02,
+        "query_time_s": 0.01,
+        "train_time_s": 0.02,
+        "total_time_s": 0.05,
+        "curve": {
+            "n_labeled": [10, 20, 30],
+            "accuracy": [aulc - 0.1, aulc, aulc + 0.05],
+            "macro_f1": [aulc - 0.12, aulc - 0.02, aulc + 0.03],
+        },
+        "initial_pool": [3, 1, 4, 1, 5, 9, 2, 6, 5, 3],
+        "selected": [[], list(range(10)), list(range(10, 20))],
     }
 
 
 def make_record(**changes: Any) -> CaseRecord:
     """A record as the plugin builds it, from numpy-flavoured parts like the engine's."""
     parts: dict[str, Any] = {
-        "nodeid": "b/test_x.py::test_al[bbc_news-tfidf-lsa-margin]", "case_id": "test_al[bbc_news-tfidf-lsa-margin]",
-        "dataset": "bbc_news", "embedding": "tfidf-lsa", "strategy": "margin", "variant": "ips=typiclust",
-        "profile": "smoke", "config": {"dataset": "bbc_news", "strategy": "margin", "cycles": 2, "max_pool": None,
-                                       "head_params": {}, "budget_schedule": None},
-        "config_hash": "0123456789abcdef", "seeds": (0, 1),
+        "nodeid": "b/test_x.py::test_al[bbc_news-tfidf-lsa-margin]",
+        "case_id": "test_al[bbc_news-tfidf-lsa-margin]",
+        "dataset": "bbc_news",
+        "embedding": "tfidf-lsa",
+        "strategy": "margin",
+        "variant": "ips=typiclust",
+        "profile": "smoke",
+        "config": {
+            "dataset": "bbc_news",
+            "strategy": "margin",
+            "cycles": 2,
+            "max_pool": None,
+            "head_params": {},
+            "budget_schedule": None,
+        },
+        "config_hash": "0123456789abcdef",
+        "seeds": (0, 1),
         "runs": [make_run(0, 0.8), make_run(1, 0.75)],
-        "environment": {"versions": {"pytest-albench": "0.1.0", "torch": "2.13.0+cpu"}, "platform": "Linux-x86_64",
-                        "python_implementation": "cpython", "device": "cpu (x86_64, 2 threads)"},
-        "data": {"name": "bbc_news × tfidf-lsa", "dim": np.int64(64), "pool_size": 300,
-                 "pool_source_rows": [np.int64(i) for i in range(5)], "dataset_source": Path("/data/bbc"),
-                 "embedding_identity": {"kind": "tfidf", "settings": {"k": 64}}},
+        "environment": {
+            "versions": {"pytest-albench": "0.1.0", "torch": "2.13.0+cpu"},
+            "platform": "Linux-x86_64",
+            "python_implementation": "cpython",
+            "device": "cpu (x86_64, 2 threads)",
+        },
+        "data": {
+            "name": "bbc_news × tfidf-lsa",
+            "dim": np.int64(64),
+            "pool_size": 300,
+            "pool_source_rows": [np.int64(i) for i in range(5)],
+            "dataset_source": Path("/data/bbc"),
+            "embedding_identity": {"kind": "tfidf", "settings": {"k": 64}},
+        },
         "quality": {"n_pool": 300, "linear_probe_accuracy": np.float64(0.9), "silhouette": float("nan")},
     }
     parts.update(changes)
@@ -114,37 +144,47 @@ class TestChecking:
         with pytest.raises(RecordError, match=rf"case test_al\[bbc_news-tfidf-lsa-margin\]: runs\[1\] lacks '{key}'"):
             check_record(record, "f")
 
-    @pytest.mark.parametrize("path, value, message", [
-        ("dataset", 3, "dataset is an integer (3), expected a string"),
-        ("runs", {}, "runs is an object, expected a list"),
-        ("runs.0.aulc", "0.8", "runs[0].aulc is a string ('0.8'), expected a number"),
-        ("runs.1.seed", True, "runs[1].seed is a boolean (True), expected an integer"),
-        ("runs.0.curve.n_labeled", [10, 20.5], "runs[0].curve.n_labeled[1] is a number (20.5), expected an integer"),
-        ("runs.0.selected.1", "all", "runs[0].selected[1] is a string ('all'), expected a list"),
-        ("quality.silhouette", "n/a", "quality.silhouette is a string ('n/a'), expected a number or null"),
-        ("data.pool_source_rows", "all", "data.pool_source_rows is a string ('all'), expected a list or null"),
-        ("environment.versions", {"torch": 2}, "environment.versions.torch is an integer (2), expected a string"),
-        ("baseline", "new", "baseline is a string ('new'), expected an object"),
-        ("baseline", {"status": "new"}, "baseline lacks 'message'"),
-        ("baseline", {"status": None, "message": "m"}, "baseline.status is null, expected a string"),
-        ("write_baseline", "yes", "write_baseline is a string ('yes'), expected true or false"),
-        ("record_version", "1", "record_version is a string ('1'), expected an integer"),
-        ("config", [], "config is a list, expected an object"),
-    ])
+    @pytest.mark.parametrize(
+        "path, value, message",
+        [
+            ("dataset", 3, "dataset is an integer (3), expected a string"),
+            ("runs", {}, "runs is an object, expected a list"),
+            ("runs.0.aulc", "0.8", "runs[0].aulc is a string ('0.8'), expected a number"),
+            ("runs.1.seed", True, "runs[1].seed is a boolean (True), expected an integer"),
+            (
+                "runs.0.curve.n_labeled",
+                [10, 20.5],
+                "runs[0].curve.n_labeled[1] is a number (20.5), expected an integer",
+            ),
+            ("runs.0.selected.1", "all", "runs[0].selected[1] is a string ('all'), expected a list"),
+            ("quality.silhouette", "n/a", "quality.silhouette is a string ('n/a'), expected a number or null"),
+            ("data.pool_source_rows", "all", "data.pool_source_rows is a string ('all'), expected a list or null"),
+            ("environment.versions", {"torch": 2}, "environment.versions.torch is an integer (2), expected a string"),
+            ("baseline", "new", "baseline is a string ('new'), expected an object"),
+            ("baseline", {"status": "new"}, "baseline lacks 'message'"),
+            ("baseline", {"status": None, "message": "m"}, "baseline.status is null, expected a string"),
+            ("write_baseline", "yes", "write_baseline is a string ('yes'), expected true or false"),
+            ("record_version", "1", "record_version is a string ('1'), expected an integer"),
+            ("config", [], "config is a list, expected an object"),
+        ],
+    )
     def test_an_ill_typed_field_is_named(self, path: str, value: Any, message: str) -> None:
         record = _with(make_record(), path, value)
         with pytest.raises(RecordError) as info:
             check_record(record, "results file r.json")
         assert str(info.value) == f"results file r.json: case test_al[bbc_news-tfidf-lsa-margin]: {message}"
 
-    @pytest.mark.parametrize("path, value", [
-        ("runs.0.aulc", 1),  # an integer is a fine number
-        ("quality.knn_accuracy", None),
-        ("data.pool_source_rows", None),
-        ("baseline", {"status": "stale", "message": "m", "baseline_config": None}),
-        ("some_future_field", {"anything": [1, "x"]}),  # kept, not checked: a newer writer may add fields
-        ("environment.gpu", "H200"),
-    ])
+    @pytest.mark.parametrize(
+        "path, value",
+        [
+            ("runs.0.aulc", 1),  # an integer is a fine number
+            ("quality.knn_accuracy", None),
+            ("data.pool_source_rows", None),
+            ("baseline", {"status": "stale", "message": "m", "baseline_config": None}),
+            ("some_future_field", {"anything": [1, "x"]}),  # kept, not checked: a newer writer may add fields
+            ("environment.gpu", "H200"),
+        ],
+    )
     def test_what_the_record_allows_is_accepted(self, path: str, value: Any) -> None:
         record = _with(make_record(), path, value)
         assert check_record(record, "f") is record
@@ -163,8 +203,10 @@ class TestChecking:
         path.write_text(document_with(_with(make_record(), "runs.0.final_accuracy", [0.7])))
         with pytest.raises(ResultsFileError) as info:
             load_results(path)
-        assert str(info.value) == (f"results file {path}: case test_al[bbc_news-tfidf-lsa-margin]: "
-                                   "runs[0].final_accuracy is a list, expected a number")
+        assert str(info.value) == (
+            f"results file {path}: case test_al[bbc_news-tfidf-lsa-margin]: "
+            "runs[0].final_accuracy is a list, expected a number"
+        )
 
 
 class TestVersions:
@@ -174,10 +216,13 @@ class TestVersions:
         assert version_of(check_record(record, "f")) == 1
         assert "record_version" not in record  # read as it is: nothing is added
 
-    @pytest.mark.parametrize("version, message", [
-        (RECORD_VERSION + 1, f"has record_version {RECORD_VERSION + 1}, newer than this pytest-albench reads"),
-        (0, "has record_version 0; versions start at 1"),
-    ])
+    @pytest.mark.parametrize(
+        "version, message",
+        [
+            (RECORD_VERSION + 1, f"has record_version {RECORD_VERSION + 1}, newer than this pytest-albench reads"),
+            (0, "has record_version 0; versions start at 1"),
+        ],
+    )
     def test_an_unknown_version_is_refused(self, version: int, message: str) -> None:
         with pytest.raises(RecordError, match=message):
             check_record(_with(make_record(), "record_version", version), "f")
@@ -197,8 +242,9 @@ class TestVersions:
         assert load_results(path).cases == document["cases"]
 
 
-def test_a_real_plugin_run_writes_checked_versioned_records(pytester: pytest.Pytester, tmp_path: Path,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_real_plugin_run_writes_checked_versioned_records(
+    pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """One real case, run twice: the record with a new baseline (written), then with a full ``ok`` verdict."""
     monkeypatch.delenv("ALBENCH_TEST_WORSEN", raising=False)
     pytester.makeconftest(CONFTEST)
@@ -244,5 +290,7 @@ def test_strategy_params_are_part_of_the_variant() -> None:
 
     assert variant_label({}) == ""
     assert variant_label({"initial_pool_method": "typiclust"}) == "ips=typiclust"
-    assert variant_label({"strategy_params": {"k_neighbors": 5, "alphas": (0.1, 0.2)}}) == "alphas=0.1,0.2 k_neighbors=5"
+    assert (
+        variant_label({"strategy_params": {"k_neighbors": 5, "alphas": (0.1, 0.2)}}) == "alphas=0.1,0.2 k_neighbors=5"
+    )
     assert variant_label({"head": "mlp", "strategy_params": {}}) == "head=mlp"

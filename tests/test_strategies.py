@@ -282,9 +282,7 @@ def test_bald_picks_points_where_confident_passes_disagree() -> None:
     per_point = [confident_agree, confident_disagree, unsure_agree, mild_disagree, confident_disagree]
     sampled = torch.tensor(per_point, dtype=torch.float32).permute(1, 0, 2)  # (T, N, C)
     labeled = torch.tensor([False, False, False, False, True])
-    inputs = QueryInputs(
-        torch.zeros(5, 2), labeled, torch.tensor([-1, -1, -1, -1, 0]), 2, sampled_proba=sampled
-    )
+    inputs = QueryInputs(torch.zeros(5, 2), labeled, torch.tensor([-1, -1, -1, -1, 0]), 2, sampled_proba=sampled)
     assert query("bald", inputs, 2, np.random.default_rng(0)).tolist() == [1, 3]
     scores = bald_scores(sampled)
     assert scores[2] == pytest.approx(0.0, abs=1e-7)

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from pytest_albench.strategies.kernels import sample_proportional, top_k, torch_generator
 from pytest_albench.strategies import QueryInputs, query
 from pytest_albench.strategies.badge import gradient_factors, gradient_sqdist_fn, gradient_sqnorms
+from pytest_albench.strategies.kernels import sample_proportional, top_k, torch_generator
 
 
 def small_problem(seed: int, dtype: torch.dtype = torch.float64) -> QueryInputs:

@@ -25,9 +25,7 @@ def random_inputs(n: int, d: int, n_labeled: int, seed: int) -> QueryInputs:
     return QueryInputs(x, labeled, torch.where(labeled, 0, -1), 2)
 
 
-def naive_k_center(
-    x: np.ndarray, labeled: np.ndarray, batch_size: int, first: int | None = None
-) -> list[int]:
+def naive_k_center(x: np.ndarray, labeled: np.ndarray, batch_size: int, first: int | None = None) -> list[int]:
     """Textbook k-center greedy with the full distance matrix, recomputing every minimum each step."""
     dist = np.sqrt(((x[:, None, :] - x[None, :, :]) ** 2).sum(axis=2))
     centres = list(np.flatnonzero(labeled))

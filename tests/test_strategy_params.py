@@ -88,13 +88,19 @@ def test_a_declared_strategy_registers_with_its_params(temporary_strategies: lis
     assert picked.tolist() == [N_LABELED + 2, N_LABELED + 3, N_LABELED + 4]
 
 
-@pytest.mark.parametrize("params, message", [
-    ((), r"strategy 'bad' takes keyword\(s\) \['offset'\] that it does not declare"),
-    ((OFFSET, Param("scale", "float")), "strategy 'bad' declares parameter 'scale' that its function does not take"),
-    ((OFFSET, OFFSET), "declares a parameter twice"),
-    ((Param("offset", "int", low=1),), "the default 0 of 'offset' is not an int >= 1"),
-    ((Param("offset", "complex"),), "is not a Param of a kind in"),  # type: ignore[arg-type]
-])
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ((), r"strategy 'bad' takes keyword\(s\) \['offset'\] that it does not declare"),
+        (
+            (OFFSET, Param("scale", "float")),
+            "strategy 'bad' declares parameter 'scale' that its function does not take",
+        ),
+        ((OFFSET, OFFSET), "declares a parameter twice"),
+        ((Param("offset", "int", low=1),), "the default 0 of 'offset' is not an int >= 1"),
+        ((Param("offset", "complex"),), "is not a Param of a kind in"),  # type: ignore[arg-type]
+    ],
+)
 def test_declarations_that_do_not_match_the_signature_are_refused(params: tuple[Param, ...], message: str) -> None:
     with pytest.raises(StrategyError, match=message):
         register_strategy("bad", cold_start=True, params=params)(_with_offset)
@@ -123,18 +129,35 @@ def test_a_declared_keyword_needs_a_default_and_a_class_may_declare_params(tempo
 # --- ALConfig: validated when the case is built, stored sorted, hashed only when given -------------------
 
 
-@pytest.mark.parametrize("strategy, params, message", [
-    ("typiclust", {"k": 3},
-     "strategy 'typiclust' has no parameter 'k'; valid parameters: k_neighbors, max_clusters, min_cluster_size, "
-     "n_init$"),
-    ("random", {"k": 3}, "strategy 'random' has no parameter 'k'; valid parameters: none"),
-    ("dropquery", {"rate": 1.0},
-     r"strategy 'dropquery' parameter 'rate' must be a float in \[0, 1\), got 1.0 \(out of range\)"),
-    ("dropquery", {"rate": "high"}, r"parameter 'rate' must be a float in \[0, 1\), got 'high' of type str"),
-    ("dropquery", {"n_passes": 2.5}, "parameter 'n_passes' must be an int >= 1, got 2.5 of type float"),
-    ("probcover", {"purity": 0}, r"'probcover' parameter 'purity' must be a float in \(0, 1\], got 0 \(out of range\)"),
-    ("alfamix", {"alphas": []}, r"'alphas' must be a non-empty sequence of floats in \(0, 0.5\], got \[\] \(empty\)"),
-])
+@pytest.mark.parametrize(
+    "strategy, params, message",
+    [
+        (
+            "typiclust",
+            {"k": 3},
+            "strategy 'typiclust' has no parameter 'k'; valid parameters: k_neighbors, max_clusters, min_cluster_size, "
+            "n_init$",
+        ),
+        ("random", {"k": 3}, "strategy 'random' has no parameter 'k'; valid parameters: none"),
+        (
+            "dropquery",
+            {"rate": 1.0},
+            r"strategy 'dropquery' parameter 'rate' must be a float in \[0, 1\), got 1.0 \(out of range\)",
+        ),
+        ("dropquery", {"rate": "high"}, r"parameter 'rate' must be a float in \[0, 1\), got 'high' of type str"),
+        ("dropquery", {"n_passes": 2.5}, "parameter 'n_passes' must be an int >= 1, got 2.5 of type float"),
+        (
+            "probcover",
+            {"purity": 0},
+            r"'probcover' parameter 'purity' must be a float in \(0, 1\], got 0 \(out of range\)",
+        ),
+        (
+            "alfamix",
+            {"alphas": []},
+            r"'alphas' must be a non-empty sequence of floats in \(0, 0.5\], got \[\] \(empty\)",
+        ),
+    ],
+)
 def test_alconfig_refuses_bad_params_naming_parameter_strategy_and_range(
     strategy: str, params: dict[str, Any], message: str
 ) -> None:
@@ -151,8 +174,20 @@ def test_alconfig_refuses_params_that_are_not_a_mapping() -> None:
 
 #: The settings an ALConfig dict held before strategy parameters existed; its hash is in every baseline.
 HISTORICAL_KEYS = [
-    "dataset", "embedding", "strategy", "initial_pool_size", "query_size", "cycles", "budget_schedule",
-    "initial_pool_method", "head", "head_params", "max_pool", "max_test", "subsample_seed", "n_samples",
+    "dataset",
+    "embedding",
+    "strategy",
+    "initial_pool_size",
+    "query_size",
+    "cycles",
+    "budget_schedule",
+    "initial_pool_method",
+    "head",
+    "head_params",
+    "max_pool",
+    "max_test",
+    "subsample_seed",
+    "n_samples",
 ]
 
 
@@ -230,7 +265,7 @@ def test_strategies_refuse_values_that_would_misbehave_even_when_called_directly
 
 # --- through the plugin: marker and fixture call ----------------------------------------------------------
 
-PLUGIN_TESTS = '''
+PLUGIN_TESTS = """
 import pytest
 
 SMALL = dict(max_pool=200, max_test=100, cycles=2, initial_pool_size=10, query_size=10, seeds=(0,))
@@ -259,18 +294,18 @@ def test_marker_and_call_params_are_run_and_hashed(albench):
     assert called["config"]["strategy_params"] == {"k_neighbors": 2}  # the call's params replace the marker's
     assert len({plain["config_hash"], marked["config_hash"], called["config_hash"]}) == 3
     assert marked["runs"][0]["selected"] != plain["runs"][0]["selected"]
-'''
+"""
 
 
 FAILURES = {
-    "test_call_unknown_name":
-        "ConfigError: strategy 'typiclust' has no parameter 'k'; valid parameters: k_neighbors, max_clusters, *",
-    "test_marker_out_of_range":
-        "ConfigError: strategy 'dropquery' parameter 'rate' must be a float in [[]0, 1), got 1.0 (out of range)",
-    "test_marker_wrong_type":
-        "ConfigError: strategy 'dropquery' parameter 'n_passes' must be an int >= 1, got 'three' of type str",
-    "test_call_wrong_type":
-        "ConfigError: strategy 'typiclust' parameter 'k_neighbors' must be an int >= 1, got 2.5 of type float",
+    "test_call_unknown_name": "ConfigError: strategy 'typiclust' has no parameter 'k'; "
+    "valid parameters: k_neighbors, max_clusters, *",
+    "test_marker_out_of_range": "ConfigError: strategy 'dropquery' parameter 'rate' must be a float in [[]0, 1), "
+    "got 1.0 (out of range)",
+    "test_marker_wrong_type": "ConfigError: strategy 'dropquery' parameter 'n_passes' must be an int >= 1, "
+    "got 'three' of type str",
+    "test_call_wrong_type": "ConfigError: strategy 'typiclust' parameter 'k_neighbors' must be an int >= 1, "
+    "got 2.5 of type float",
 }
 
 
@@ -316,8 +351,14 @@ PARAM_TABLE: dict[tuple[str, str], Cases] = {
     ("probcover", "max_degree"): Cases((None, 1, 8), ((0, "out of range"), *NOT_INT)),
     ("alfamix", "alphas"): Cases(
         ((0.5,), [0.125, 0.25], np.array([0.1, 0.2])),
-        (([], "empty"), ((0.0,), "out of range"), ([0.6], "out of range"), (0.25, "of type float"),
-         (["a"], "of type list"), ("0.1", "of type str")),
+        (
+            ([], "empty"),
+            ((0.0,), "out of range"),
+            ([0.6], "out of range"),
+            (0.25, "of type float"),
+            (["a"], "of type list"),
+            ("0.1", "of type str"),
+        ),
     ),
 }
 

@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 import torch
 
+from pytest_albench.strategies import QueryInputs, probcover as probcover_module, query
 from pytest_albench.strategies.kernels import kmeans
-from pytest_albench.strategies import QueryInputs, query
-from pytest_albench.strategies import probcover as probcover_module
 from pytest_albench.strategies.probcover import (
     BallGraph,
     ball_graph_for,
@@ -55,9 +54,7 @@ def test_points_covered_by_labeled_balls_do_not_count() -> None:
 
 
 def test_fills_at_random_once_everything_is_covered() -> None:
-    picks = {
-        tuple(probcover(pool(LINE), 5, np.random.default_rng(s), delta=0.25).tolist()[3:]) for s in range(6)
-    }
+    picks = {tuple(probcover(pool(LINE), 5, np.random.default_rng(s), delta=0.25).tolist()[3:]) for s in range(6)}
     assert len(picks) > 1
     assert all(len(set(p)) == 2 for p in picks)
 

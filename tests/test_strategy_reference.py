@@ -13,11 +13,13 @@ import numpy as np
 import pytest
 import torch
 
-from pytest_albench.strategies import kernels as _torch_ops
+from pytest_albench.strategies import (
+    QueryInputs,
+    kernels as _torch_ops,
+    probcover as probcover_module,
+    typiclust as typiclust_module,
+)
 from pytest_albench.strategies.kernels import kmeans, kmeans_pp_init
-from pytest_albench.strategies import QueryInputs
-from pytest_albench.strategies import probcover as probcover_module
-from pytest_albench.strategies import typiclust as typiclust_module
 from pytest_albench.strategies.probcover import build_ball_graph, greedy_cover
 
 
@@ -84,8 +86,9 @@ def test_kmeans_seeds_from_a_row_sample_only_on_large_inputs(monkeypatch: pytest
 # --- TypiClust ------------------------------------------------------------------------------------
 
 
-def naive_typiclust(x: np.ndarray, assign: np.ndarray, labeled: np.ndarray, batch: int, k_nn: int,
-                    min_size: int) -> list[int]:
+def naive_typiclust(
+    x: np.ndarray, assign: np.ndarray, labeled: np.ndarray, batch: int, k_nn: int, min_size: int
+) -> list[int]:
     """The definition: repeatedly take the cluster with the fewest labeled-or-picked points (ties:
     larger, then lower id; clusters below ``min_size`` only when nothing else is free), and from it
     the free point with the smallest mean distance to its k nearest other cluster members."""
@@ -112,7 +115,9 @@ def naive_typiclust(x: np.ndarray, assign: np.ndarray, labeled: np.ndarray, batc
 
 
 @pytest.mark.parametrize("seed", range(3))
-def test_typiclust_equals_the_naive_definition_for_the_same_clustering(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_typiclust_equals_the_naive_definition_for_the_same_clustering(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     x = blobs(seed, 700, k=12, spread=1.5)
     labeled = torch.zeros(700, dtype=torch.bool)
     labeled[torch.randperm(700, generator=torch.Generator().manual_seed(seed))[:15]] = True
@@ -149,7 +154,9 @@ def naive_greedy_cover(balls: np.ndarray, labeled: np.ndarray, batch: int, order
 
 
 @pytest.mark.parametrize("delta", [0.8, 2.0, 6.0])
-def test_ball_graph_over_many_blocks_equals_the_full_distance_matrix(delta: float, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ball_graph_over_many_blocks_equals_the_full_distance_matrix(
+    delta: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(probcover_module, "BLOCK_ENTRIES", 37 * 400)  # 37-row blocks: ragged last block
     x = blobs(7, 400, d=3)
     graph = build_ball_graph(x, delta)

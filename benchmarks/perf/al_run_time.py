@@ -37,16 +37,23 @@ def build_problem(data_dir: Path, dataset: str, encoder: str, cache_dir: str | N
 
     splits = embedded_splits(dataset, encoder, data_dir, cache_dir, device)
     return PoolProblem(
-        x_pool=splits.x_pool, y_pool=splits.y_pool, x_test=splits.x_test, y_test=splits.y_test,
-        n_classes=splits.n_classes, description={"dataset": dataset, "embedding": encoder},
+        x_pool=splits.x_pool,
+        y_pool=splits.y_pool,
+        x_test=splits.x_test,
+        y_test=splits.y_test,
+        n_classes=splits.n_classes,
+        description={"dataset": dataset, "embedding": encoder},
     )
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     from pytest_albench.strategies import strategy_names
 
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.perf.al_run_time", description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.perf.al_run_time",
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     add_data_options(parser, synthetic=False)
     parser.add_argument("--strategies", nargs="*", default=None, help=f"default: all ({', '.join(strategy_names())})")
     parser.add_argument("--initial", type=int, default=770, help="initial pool size (random IPS)")
@@ -70,23 +77,32 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     if not args.data_dir or not (Path(args.data_dir) / args.dataset).is_dir():
-        print(f"al_run_time: no {args.dataset} folder under --data-dir {args.data_dir}; pass --data-dir",
-              file=sys.stderr)
+        print(
+            f"al_run_time: no {args.dataset} folder under --data-dir {args.data_dir}; pass --data-dir", file=sys.stderr
+        )
         return 2
     for line in machine_lines(args.device):
         print(line)
     t0 = time.perf_counter()
     problem = build_problem(Path(args.data_dir), args.dataset, args.encoder, args.cache_dir, args.device)
-    print(f"pool {problem.x_pool.shape[0]}×{problem.x_pool.shape[1]}, test {problem.x_test.shape[0]}, "
-          f"{problem.n_classes} classes (prepared in {time.perf_counter() - t0:.1f} s)")
-    print(f"run: initial pool {args.initial} (random), {args.cycles} cycles × {args.query_size}, logistic head, "
-          f"seed {args.seed}, device {args.device}, {args.threads} thread(s)")
+    print(
+        f"pool {problem.x_pool.shape[0]}×{problem.x_pool.shape[1]}, test {problem.x_test.shape[0]}, "
+        f"{problem.n_classes} classes (prepared in {time.perf_counter() - t0:.1f} s)"
+    )
+    print(
+        f"run: initial pool {args.initial} (random), {args.cycles} cycles × {args.query_size}, logistic head, "
+        f"seed {args.seed}, device {args.device}, {args.threads} thread(s)"
+    )
     rows = []
     over = []
     for name in args.strategies or strategy_names():
         result = run_active_learning(
-            problem, strategy=name, seed=args.seed, initial_pool_size=args.initial,
-            schedule=[args.query_size] * args.cycles, device=args.device,
+            problem,
+            strategy=name,
+            seed=args.seed,
+            initial_pool_size=args.initial,
+            schedule=[args.query_size] * args.cycles,
+            device=args.device,
         )
         query_s = sum(c.query_time_s for c in result.cycles)
         train_s = sum(c.train_time_s for c in result.cycles)
@@ -94,13 +110,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         ok = total < args.target_seconds
         if not ok:
             over.append(name)
-        rows.append([name, f"{total:.2f}", f"{query_s:.2f}", f"{train_s:.2f}", f"{total - query_s - train_s:.2f}",
-                     f"{result.aulc:.4f}", "yes" if ok else "NO"])
+        rows.append(
+            [
+                name,
+                f"{total:.2f}",
+                f"{query_s:.2f}",
+                f"{train_s:.2f}",
+                f"{total - query_s - train_s:.2f}",
+                f"{result.aulc:.4f}",
+                "yes" if ok else "NO",
+            ]
+        )
         print(f"  {name}: {total:.2f} s; {load_line()}", flush=True)
     from tabulate import tabulate
 
-    headers = ["strategy", "run (s)", "queries (s)", "head fits (s)", "rest (s)", "AULC",
-               f"< {args.target_seconds:g} s"]
+    headers = [
+        "strategy",
+        "run (s)",
+        "queries (s)",
+        "head fits (s)",
+        "rest (s)",
+        "AULC",
+        f"< {args.target_seconds:g} s",
+    ]
     print(tabulate(rows, headers=headers, tablefmt="github" if args.markdown else "simple", disable_numparse=True))
     print("rest = initial pool selection, test/validation evaluation and bookkeeping")
     if over:

@@ -32,8 +32,10 @@ def group_cells(cases: Iterable[Case]) -> tuple[dict[str, Cells], list[str]]:
         by_label[label][case["dataset"]][case["strategy"]] = case
     notes = []
     if duplicates:
-        notes.append(f"several cases for {', '.join(sorted(duplicates))} (settings that do not split tables, "
-                     "such as initial_pool_size, differ?); the last one is used")
+        notes.append(
+            f"several cases for {', '.join(sorted(duplicates))} (settings that do not split tables, "
+            "such as initial_pool_size, differ?); the last one is used"
+        )
     return {label: {d: dict(s) for d, s in by_label[label].items()} for label in sorted(by_label)}, notes
 
 

@@ -54,9 +54,9 @@ def label_gains(label: str, datasets: Cells, notes: list[str]) -> list[GainRow]:
     rows = []
     for strategy in strategies:
         per_dataset = {
-            d: g for d in sorted(datasets)
-            if strategy in datasets[d] and BASELINE_STRATEGY in datasets[d]
-            and (g := seed_gains(datasets[d], strategy))
+            d: g
+            for d in sorted(datasets)
+            if strategy in datasets[d] and BASELINE_STRATEGY in datasets[d] and (g := seed_gains(datasets[d], strategy))
         }
         if not per_dataset:
             notes.append(f"{label}: {strategy} shares no dataset and seed with {BASELINE_STRATEGY}; no gain")
@@ -118,11 +118,14 @@ def ips_early_gain(cases: Sequence[Case], early_cycles: int, notes: list[str]) -
         if per_seed:
             per_cell[(embedding, dataset)].append(float(np.mean(per_seed)))
     if mismatched:
-        notes.append(f"TypiClust IPS early gain: {mismatched} seed pair(s) skipped (curves shorter than "
-                     f"{early_cycles} points, NaN, or labeled-set sizes that differ)")
+        notes.append(
+            f"TypiClust IPS early gain: {mismatched} seed pair(s) skipped (curves shorter than "
+            f"{early_cycles} points, NaN, or labeled-set sizes that differ)"
+        )
     if not per_cell:
-        notes.append("no TypiClust-IPS case has a random-IPS twin (same embedding, dataset, strategy, head): "
-                     "no early IPS gain")
+        notes.append(
+            "no TypiClust-IPS case has a random-IPS twin (same embedding, dataset, strategy, head): no early IPS gain"
+        )
     return {key: float(np.mean(values)) for key, values in sorted(per_cell.items())}
 
 
@@ -135,8 +138,11 @@ def _early_differences(typi: Case, rand: Case, early_cycles: int) -> tuple[list[
     for seed in sorted(set(curves_t) & set(curves_r)):
         t, r = curves_t[seed], curves_r[seed]
         acc_t, acc_r = _floats(t.get("accuracy", []))[:early_cycles], _floats(r.get("accuracy", []))[:early_cycles]
-        if (len(acc_t) < early_cycles or len(acc_r) < early_cycles
-                or list(t.get("n_labeled", []))[:early_cycles] != list(r.get("n_labeled", []))[:early_cycles]):
+        if (
+            len(acc_t) < early_cycles
+            or len(acc_r) < early_cycles
+            or list(t.get("n_labeled", []))[:early_cycles] != list(r.get("n_labeled", []))[:early_cycles]
+        ):
             mismatched += 1
             continue
         diff = float(np.mean(np.asarray(acc_t) - np.asarray(acc_r)))

@@ -60,8 +60,12 @@ def session_gate(cases: Sequence[CaseRecord], alpha: float, correction: str) -> 
     session flags, status ``regressed`` with the adjusted p in its message (so the tables, the results
     file and the report say what the gate decided).
     """
-    compared = [c for c in cases if isinstance(c.get("baseline", {}).get("p_worse"), float | int)
-                and c["baseline"].get("status") not in ("stale", "new")]
+    compared = [
+        c
+        for c in cases
+        if isinstance(c.get("baseline", {}).get("p_worse"), float | int)
+        and c["baseline"].get("status") not in ("stale", "new")
+    ]
     adjusted = adjust_p_values([float(c["baseline"]["p_worse"]) for c in compared], correction)
     regressed, late, cleared, underpowered = [], [], [], []
     for case, p_adj in zip(compared, adjusted, strict=True):
@@ -81,8 +85,16 @@ def session_gate(cases: Sequence[CaseRecord], alpha: float, correction: str) -> 
             late.append(case["case_id"])
         elif verdict.pop("candidate", False):
             cleared.append(case["case_id"])
-    return GateResult(correction, alpha, len(compared), {c["case_id"]: p for c, p in zip(compared, adjusted, strict=True)},
-                      tuple(regressed), tuple(late), tuple(cleared), tuple(underpowered))
+    return GateResult(
+        correction,
+        alpha,
+        len(compared),
+        {c["case_id"]: p for c, p in zip(compared, adjusted, strict=True)},
+        tuple(regressed),
+        tuple(late),
+        tuple(cleared),
+        tuple(underpowered),
+    )
 
 
 def _flag(case: CaseRecord, p_adj: float, correction: str, alpha: float, m: int) -> None:
@@ -101,12 +113,18 @@ def gate_lines(result: GateResult) -> list[str]:
     if not result.family_size:
         return []
     what = CORRECTIONS[result.correction].split(":")[0]
-    lines = [f"albench: regression gate over {result.family_size} compared case(s), {what}, alpha {result.alpha}: "
-             f"{len(result.regressed)} regressed"]
-    lines += [f"albench: REGRESSED (session-wide gate, its test had passed): {case_id}" for case_id in result.flagged_late]
+    lines = [
+        f"albench: regression gate over {result.family_size} compared case(s), {what}, alpha {result.alpha}: "
+        f"{len(result.regressed)} regressed"
+    ]
+    lines += [
+        f"albench: REGRESSED (session-wide gate, its test had passed): {case_id}" for case_id in result.flagged_late
+    ]
     if result.cleared:
-        lines.append(f"albench: {len(result.cleared)} case(s) below alpha on their own are not regressions once the "
-                     f"session's {result.family_size} tests are taken together")
+        lines.append(
+            f"albench: {len(result.cleared)} case(s) below alpha on their own are not regressions once the "
+            f"session's {result.family_size} tests are taken together"
+        )
     if result.underpowered:
         worst = max(result.underpowered, key=lambda row: row[1])
         lines.append(

@@ -29,8 +29,14 @@ from .ranking import MIN_DATASET_BLOCKS, BlockRanking
 from .summary import GridSummary, summarize
 
 __all__ = [
-    "BASELINE_STRATEGY", "IPS_TARGET", "MIN_DATASET_BLOCKS", "CorrelationRow", "EmbeddingStats", "GainRow",
-    "GridAnalysis", "analyze",
+    "BASELINE_STRATEGY",
+    "IPS_TARGET",
+    "MIN_DATASET_BLOCKS",
+    "CorrelationRow",
+    "EmbeddingStats",
+    "GainRow",
+    "GridAnalysis",
+    "analyze",
 ]
 
 
@@ -89,8 +95,14 @@ class GridAnalysis:
     notes: list[str] = field(default_factory=list)
 
 
-def analyze(cases: Iterable[Case], *, alpha: float = 0.05, posthoc: str = "wilcoxon-holm", early_cycles: int = 2,
-            summary: GridSummary | None = None) -> GridAnalysis:
+def analyze(
+    cases: Iterable[Case],
+    *,
+    alpha: float = 0.05,
+    posthoc: str = "wilcoxon-holm",
+    early_cycles: int = 2,
+    summary: GridSummary | None = None,
+) -> GridAnalysis:
     """Analyse finished case records (as in ``--albench-json`` output) across the whole grid.
 
     ``summary`` is :func:`summarize`'s answer for the same cases when the caller already has it.
@@ -105,9 +117,17 @@ def analyze(cases: Iterable[Case], *, alpha: float = 0.05, posthoc: str = "wilco
     by_cell = cell_gains(cases)
     ips_early = ips_early_gain(cases, early_cycles, notes)
     return GridAnalysis(
-        summary=summary, per_embedding=per_embedding, gains=gains, quality=quality, cell_gains=by_cell,
-        ips_early_gain=ips_early, correlations=correlations(quality, by_cell, ips_early, notes),
-        alpha=alpha, posthoc_method=posthoc, early_cycles=early_cycles, notes=notes,
+        summary=summary,
+        per_embedding=per_embedding,
+        gains=gains,
+        quality=quality,
+        cell_gains=by_cell,
+        ips_early_gain=ips_early,
+        correlations=correlations(quality, by_cell, ips_early, notes),
+        alpha=alpha,
+        posthoc_method=posthoc,
+        early_cycles=early_cycles,
+        notes=notes,
     )
 
 
@@ -136,7 +156,9 @@ def _embedding_stats(ranked: BlockRanking, alpha: float, posthoc: str) -> Embedd
     n_pairs = len(strategies) * (len(strategies) - 1) // 2
     floor = min(1.0, n_pairs * 2.0 / 2**n_blocks)  # Holm's first step multiplies by the pair count
     if posthoc == "wilcoxon-holm" and floor >= alpha:
-        notes.append(f"with {n_blocks} blocks and {n_pairs} pairs no Holm-adjusted Wilcoxon p-value can fall "
-                     f"below {floor:.3g}, so no pair can be significant at α = {alpha:g}; Nemenyi "
-                     "(--posthoc nemenyi) compares mean ranks and can")
+        notes.append(
+            f"with {n_blocks} blocks and {n_pairs} pairs no Holm-adjusted Wilcoxon p-value can fall "
+            f"below {floor:.3g}, so no pair can be significant at α = {alpha:g}; Nemenyi "
+            "(--posthoc nemenyi) compares mean ranks and can"
+        )
     return EmbeddingStats(ranked, result, post, notes)

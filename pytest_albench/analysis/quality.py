@@ -43,8 +43,11 @@ def quality_by_cell(cases: Sequence[Case], notes: list[str]) -> Quality:
         if "error" in raw:
             failed.add(f"{case['embedding']}/{case['dataset']}: {raw['error']}")
             continue
-        values = {k: (float(v) if isinstance(v, (int, float)) else math.nan) for k, v in raw.items()
-                  if isinstance(v, (int, float)) or v is None}
+        values = {
+            k: (float(v) if isinstance(v, (int, float)) else math.nan)
+            for k, v in raw.items()
+            if isinstance(v, (int, float)) or v is None
+        }
         key = (cell_embedding(case), case["dataset"])
         if key not in out:
             out[key] = values
@@ -53,8 +56,11 @@ def quality_by_cell(cases: Sequence[Case], notes: list[str]) -> Quality:
     if failed:
         notes.append("embedding quality could not be computed for " + "; ".join(sorted(failed)))
     if disagree:
-        notes.append("quality differs between cases of " + ", ".join("/".join(k) for k in sorted(disagree))
-                     + " (different pool sizes?); the first case's values are used")
+        notes.append(
+            "quality differs between cases of "
+            + ", ".join("/".join(k) for k in sorted(disagree))
+            + " (different pool sizes?); the first case's values are used"
+        )
     return out
 
 
@@ -75,12 +81,18 @@ def size_names(quality: Quality) -> list[str]:
     return [s for s in SIZES if any(s in q for q in quality.values())]
 
 
-def correlations(quality: Quality, cell_gains: dict[tuple[str, str, str], float],
-                 ips_early: dict[tuple[str, str], float], notes: list[str]) -> list[CorrelationRow]:
+def correlations(
+    quality: Quality,
+    cell_gains: dict[tuple[str, str, str], float],
+    ips_early: dict[tuple[str, str], float],
+    notes: list[str],
+) -> list[CorrelationRow]:
     """Spearman's rho of every measure with every strategy's cell gain and the early IPS gain."""
     if not quality:
-        notes.append("no embedding-quality measures in these results (written before they existed?): "
-                     "correlations skipped; rerun the cases to get them")
+        notes.append(
+            "no embedding-quality measures in these results (written before they existed?): "
+            "correlations skipped; rerun the cases to get them"
+        )
         return []
     targets: list[tuple[str, dict[tuple[str, str], float]]] = []
     for strategy in sorted({s for _, _, s in cell_gains}):

@@ -77,12 +77,21 @@ def rank_label(label: str, cells: Cells) -> BlockRanking:
                 rows.append([seed_scores[d][s][seed] for s in strategies])
     scores = np.asarray(rows, dtype=float).reshape(len(rows), len(strategies))
     ranking = rank_treatments(scores, strategies) if len(strategies) >= 2 and len(rows) >= 1 else None
-    return BlockRanking(label=label, strategies=strategies, datasets=list(complete), blocks=unit,
-                        block_labels=block_labels, scores=scores, ranking=ranking, notes=notes)
+    return BlockRanking(
+        label=label,
+        strategies=strategies,
+        datasets=list(complete),
+        blocks=unit,
+        block_labels=block_labels,
+        scores=scores,
+        ranking=ranking,
+        notes=notes,
+    )
 
 
-def _strategies_and_datasets(seed_scores: dict[str, dict[str, dict[int, float]]],
-                             notes: list[str]) -> tuple[list[str], list[str]]:
+def _strategies_and_datasets(
+    seed_scores: dict[str, dict[str, dict[int, float]]], notes: list[str]
+) -> tuple[list[str], list[str]]:
     """Which strategies are ranked, on which (complete) datasets; every restriction goes into ``notes``."""
     strategies = sorted({s for by_strategy in seed_scores.values() for s in by_strategy})
     complete = [d for d in sorted(seed_scores) if all(s in seed_scores[d] for s in strategies)]
@@ -93,6 +102,7 @@ def _strategies_and_datasets(seed_scores: dict[str, dict[str, dict[int, float]]]
             strategies, complete = common, sorted(seed_scores)
     incomplete = sorted(set(seed_scores) - set(complete))
     if incomplete and complete:
-        notes.append(f"restricted to the {len(complete)} dataset(s) with every strategy; "
-                     f"left out: {', '.join(incomplete)}")
+        notes.append(
+            f"restricted to the {len(complete)} dataset(s) with every strategy; left out: {', '.join(incomplete)}"
+        )
     return strategies, complete

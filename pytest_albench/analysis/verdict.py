@@ -99,8 +99,11 @@ def compare(case: CaseRecord, baseline: Mapping[str, Any] | None, settings: Comp
     table = per_seed_table(seeds, base, cur)
     dropped = -result.mean_delta > settings.tolerance
     if dropped and result.p_worse < settings.case_alpha:
-        return Verdict("regressed", regression_message(result.mean_delta, settings, result.test_name,
-                                                       result.p_worse, None) + f"\n{table}", details)
+        return Verdict(
+            "regressed",
+            regression_message(result.mean_delta, settings, result.test_name, result.p_worse, None) + f"\n{table}",
+            details,
+        )
     if dropped and result.p_worse < settings.alpha:
         details["candidate"] = True  # decided with the whole session's p-values (analysis.gate)
     if result.mean_delta > settings.tolerance and result.p_better < settings.alpha:
@@ -116,18 +119,23 @@ def compare(case: CaseRecord, baseline: Mapping[str, Any] | None, settings: Comp
     return Verdict("ok", f"within tolerance (mean delta {result.mean_delta:+.4f})", details)
 
 
-def regression_message(mean_delta: float, settings: CompareSettings, test: str, p: float,
-                       p_adjusted: float | None) -> str:
+def regression_message(
+    mean_delta: float, settings: CompareSettings, test: str, p: float, p_adjusted: float | None
+) -> str:
     """The one sentence that says why a case counts as regressed."""
-    level = (f"{settings.correction.upper()}-adjusted p = {p_adjusted:.3g} < alpha {settings.alpha} "
-             f"(per-case p = {p:.3g}, {settings.family_size} cases)" if p_adjusted is not None else
-             f"{test} p = {p:.3g} < {settings.case_alpha:.3g}"
-             + (f" (alpha {settings.alpha} / {settings.family_size} cases)" if settings.correction != "none" else ""))
+    level = (
+        f"{settings.correction.upper()}-adjusted p = {p_adjusted:.3g} < alpha {settings.alpha} "
+        f"(per-case p = {p:.3g}, {settings.family_size} cases)"
+        if p_adjusted is not None
+        else f"{test} p = {p:.3g} < {settings.case_alpha:.3g}"
+        + (f" (alpha {settings.alpha} / {settings.family_size} cases)" if settings.correction != "none" else "")
+    )
     return f"AULC regressed: mean drop {-mean_delta:.4f} > tolerance {settings.tolerance:.4f} and {level}"
 
 
-def _unexplained_difference(base_env: Mapping[str, Any], env: Mapping[str, Any], table: str,
-                            details: dict[str, Any]) -> Verdict:
+def _unexplained_difference(
+    base_env: Mapping[str, Any], env: Mapping[str, Any], table: str, details: dict[str, Any]
+) -> Verdict:
     base_numerics, numerics = base_env.get("numerics"), env.get("numerics")
     if base_numerics is not None and base_numerics == numerics:
         return Verdict(
@@ -139,10 +147,14 @@ def _unexplained_difference(base_env: Mapping[str, Any], env: Mapping[str, Any],
     if base_numerics is None:
         why = "the baseline does not record the CPU and BLAS it was made with"
     else:
-        differing = sorted(k for k in set(base_numerics) | set(numerics or {})
-                           if base_numerics.get(k) != (numerics or {}).get(k))
-        why = "made with other numerics (" + ", ".join(
-            f"{k}: {base_numerics.get(k)!r} -> {(numerics or {}).get(k)!r}" for k in differing) + ")"
+        differing = sorted(
+            k for k in set(base_numerics) | set(numerics or {}) if base_numerics.get(k) != (numerics or {}).get(k)
+        )
+        why = (
+            "made with other numerics ("
+            + ", ".join(f"{k}: {base_numerics.get(k)!r} -> {(numerics or {}).get(k)!r}" for k in differing)
+            + ")"
+        )
     details["numerics_changed"] = why
     return Verdict(
         "numeric",
@@ -160,10 +172,12 @@ def _changed_inputs(case: CaseRecord, baseline: Mapping[str, Any]) -> list[str]:
     stored = baseline.get("inputs")
     if isinstance(stored, Mapping):  # baselines written before the inputs were recorded cannot say
         now = baseline_inputs(case)
-        labels = {"dataset_fingerprint": "the dataset's content changed (fingerprint {} -> {})",
-                  "pool_rows": "the pool's rows changed ({} -> {})",
-                  "test_size": "the test split's size changed ({} -> {})",
-                  "encoder": "the encoder changed ({} -> {})"}
+        labels = {
+            "dataset_fingerprint": "the dataset's content changed (fingerprint {} -> {})",
+            "pool_rows": "the pool's rows changed ({} -> {})",
+            "test_size": "the test split's size changed ({} -> {})",
+            "encoder": "the encoder changed ({} -> {})",
+        }
         for key, text in labels.items():
             if key in stored and stored[key] != now.get(key):
                 changed.append(text.format(_short(stored[key]), _short(now.get(key))))
@@ -209,7 +223,11 @@ def per_seed_table(seeds: Sequence[str], base: Sequence[float], cur: Sequence[fl
     rows += [(s, f"{b:.4f}", f"{c:.4f}", f"{c - b:+.4f}") for s, b, c in zip(seeds, base, cur, strict=True)]
     rows.append(("mean", f"{np.mean(base):.4f}", f"{np.mean(cur):.4f}", f"{np.mean(cur) - np.mean(base):+.4f}"))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
-             for row in rows]
+    lines = [
+        "  ".join(
+            cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in rows
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)

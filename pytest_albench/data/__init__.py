@@ -91,9 +91,7 @@ def load_dataset(
     source has no validation split (carved from train with seed 0, test untouched).
     """
     if not 0.0 < validation_fraction < 1.0:
-        raise DatasetError(
-            f"validation_fraction must lie strictly between 0 and 1, got {validation_fraction}"
-        )
+        raise DatasetError(f"validation_fraction must lie strictly between 0 and 1, got {validation_fraction}")
     root = resolve_data_dir(data_dir)
     prefix, _, bare = name.partition(":") if name.split(":", 1)[0] in _PREFIXES else ("", "", name)
     if prefix == "local":

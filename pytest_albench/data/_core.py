@@ -59,8 +59,7 @@ class Split:
         labels = np.array(self.labels, dtype=np.int64).reshape(-1)
         if len(texts) != len(labels):
             raise DatasetError(
-                f"split {self.name!r} has {len(texts)} texts but {len(labels)} labels; "
-                "pass one label per text"
+                f"split {self.name!r} has {len(texts)} texts but {len(labels)} labels; pass one label per text"
             )
         if not all(isinstance(t, str) for t in texts):
             raise DatasetError(f"split {self.name!r} holds non-string texts; convert them with str()")
@@ -118,13 +117,9 @@ class TextDataset:
 
     def _check_split(self, expected: str, split: Split) -> None:
         if not isinstance(split, Split) or split.name != expected:
-            raise DatasetError(
-                f"dataset {self.name!r}: the {expected} field must be a Split named {expected!r}"
-            )
+            raise DatasetError(f"dataset {self.name!r}: the {expected} field must be a Split named {expected!r}")
         if len(split) == 0:
-            raise DatasetError(
-                f"dataset {self.name!r}: the {expected} split is empty; supply at least one row"
-            )
+            raise DatasetError(f"dataset {self.name!r}: the {expected} split is empty; supply at least one row")
         if split.labels.min() < 0 or split.labels.max() >= len(self.class_names):
             raise DatasetError(
                 f"dataset {self.name!r}: {expected} labels must lie in 0..{len(self.class_names) - 1} "
@@ -181,8 +176,7 @@ def _normalise_label(value: Any, split: str) -> str:
     if isinstance(value, str) and value.strip():
         return value.strip()
     raise DatasetError(
-        f"{split} split has an empty or unsupported label {value!r}; labels must be class-name strings "
-        "or integers"
+        f"{split} split has an empty or unsupported label {value!r}; labels must be class-name strings or integers"
     )
 
 
@@ -232,9 +226,7 @@ def subsample_indices(labels: np.ndarray, max_size: int, rng: np.random.Generato
     _, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
     quota = allocate(counts, max_size, at_least_one=True)
     picked = [
-        rng.choice(np.flatnonzero(inverse == c), size=int(q), replace=False)
-        for c, q in enumerate(quota)
-        if q > 0
+        rng.choice(np.flatnonzero(inverse == c), size=int(q), replace=False) for c, q in enumerate(quota) if q > 0
     ]
     return np.sort(np.concatenate(picked)).astype(np.int64) if picked else np.empty(0, dtype=np.int64)
 
@@ -342,12 +334,8 @@ def carve_validation(name: str, train: Split, fraction: float) -> tuple[Split, S
     if not 0.0 < fraction < 1.0:
         raise DatasetError(f"validation_fraction must lie strictly between 0 and 1, got {fraction}")
     if len(train) < 2:
-        raise DatasetError(
-            f"dataset {name!r}: train has {len(train)} row(s), too few to carve a validation split"
-        )
+        raise DatasetError(f"dataset {name!r}: train has {len(train)} row(s), too few to carve a validation split")
     kept, held = stratified_holdout(train.labels, fraction, CARVE_SEED, groups=train.texts)
     if len(held) == 0 or len(kept) == 0:
-        raise DatasetError(
-            f"dataset {name!r}: train is too small (or all duplicates) to carve a validation split"
-        )
+        raise DatasetError(f"dataset {name!r}: train is too small (or all duplicates) to carve a validation split")
     return train.subset(kept), train.subset(held, name="validation")

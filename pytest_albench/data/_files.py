@@ -98,9 +98,7 @@ def _parse_json_line(path: Path, number: int, line: str) -> dict[str, Any]:
     try:
         record = json.loads(line)
     except json.JSONDecodeError as exc:
-        raise DatasetError(
-            f"{path}, line {number}: invalid JSON ({exc.msg}); write one object per line"
-        ) from None
+        raise DatasetError(f"{path}, line {number}: invalid JSON ({exc.msg}); write one object per line") from None
     if not isinstance(record, dict):
         raise DatasetError(f"{path}, line {number}: expected a JSON object, got {type(record).__name__}")
     return record
@@ -144,7 +142,7 @@ def read_split_file(path: Path) -> RawSplit:
         return _read_by_extension(path)
     except UnicodeDecodeError as exc:
         raise DatasetError(
-            f"{path}: not UTF-8 text (byte {exc.start}: {exc.object[exc.start:exc.start + 1]!r}); re-encode the "
+            f"{path}: not UTF-8 text (byte {exc.start}: {exc.object[exc.start : exc.start + 1]!r}); re-encode the "
             f"file as UTF-8, e.g. iconv -f latin1 -t utf-8 {path.name} > {path.name}.utf8"
         ) from None
     except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
@@ -169,9 +167,7 @@ def find_split_file(folder: Path, split: str) -> Path | None:
     """The one file holding ``split``; two formats of the same split are ambiguous and rejected."""
     found = [folder / f"{split}{ext}" for ext in EXTENSIONS if (folder / f"{split}{ext}").is_file()]
     if len(found) > 1:
-        raise DatasetError(
-            f"{folder}: split {split!r} exists as {', '.join(p.name for p in found)}; keep only one"
-        )
+        raise DatasetError(f"{folder}: split {split!r} exists as {', '.join(p.name for p in found)}; keep only one")
     return found[0] if found else None
 
 
@@ -222,8 +218,7 @@ def _dataset_folder(name: str, root: Path | None) -> Path:
         close = difflib.get_close_matches(name, found, n=3)
         hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         raise UnknownNameError(
-            f"no local dataset folder {folder}.{hint} "
-            f"Datasets found under {root}: {', '.join(found) or 'none'}"
+            f"no local dataset folder {folder}.{hint} Datasets found under {root}: {', '.join(found) or 'none'}"
         )
     return folder
 

@@ -237,8 +237,7 @@ def _alternative_hint(spec: HubDatasetSpec, data_dir: Path | None) -> str:
 
 def _unavailable(spec: HubDatasetSpec, reason: str, data_dir: Path | None) -> DatasetUnavailableError:
     return DatasetUnavailableError(
-        f"hub dataset {spec.name!r} ({spec.hub_id}) cannot be loaded: {reason}. "
-        f"{_alternative_hint(spec, data_dir)}"
+        f"hub dataset {spec.name!r} ({spec.hub_id}) cannot be loaded: {reason}. {_alternative_hint(spec, data_dir)}"
     )
 
 
@@ -275,9 +274,7 @@ def snapshot_files(spec: HubDatasetSpec) -> dict[str, list[str]]:
     return found
 
 
-def load_hub_dataset(
-    name: str, validation_fraction: float = 0.1, data_dir: Path | None = None
-) -> TextDataset:
+def load_hub_dataset(name: str, validation_fraction: float = 0.1, data_dir: Path | None = None) -> TextDataset:
     """Load a known hub dataset at its pinned commit, or explain why not and what to use instead."""
     spec = HUB_DATASETS[name]
     if spec.manual:

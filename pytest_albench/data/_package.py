@@ -62,9 +62,7 @@ def load_bbc_news(validation_fraction: float = 0.1) -> TextDataset:
             texts.append(_read_document(path))
             labels.append(class_dir.name)
     # The corpus repeats ~100 articles; grouping by text keeps every copy on one side of the split.
-    train_idx, test_idx = stratified_holdout(
-        np.array(labels), BBC_TEST_FRACTION, BBC_SPLIT_SEED, groups=texts
-    )
+    train_idx, test_idx = stratified_holdout(np.array(labels), BBC_TEST_FRACTION, BBC_SPLIT_SEED, groups=texts)
     return build_dataset(
         BBC_NAME,
         f"package:{_PACKAGE}=={_version()}",

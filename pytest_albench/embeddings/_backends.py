@@ -95,8 +95,7 @@ def resolve_device(device: str) -> str:
         return "mps" if mps is not None and mps.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise EmbeddingError(
-            f"device {device!r} was requested but torch sees no CUDA GPU; use --albench-device cpu "
-            "(or device='auto')"
+            f"device {device!r} was requested but torch sees no CUDA GPU; use --albench-device cpu (or device='auto')"
         )
     return device
 
@@ -105,9 +104,7 @@ def _callable_identity(spec: EncoderSpec) -> dict[str, Any]:
     """A Python function is identified by where it lives and by its source code."""
     function = spec.function
     if function is None:
-        raise EmbeddingError(
-            f"callable encoder {spec.name!r} has no function; register it with @register_embedding"
-        )
+        raise EmbeddingError(f"callable encoder {spec.name!r} has no function; register it with @register_embedding")
     try:
         source_hash: str | None = hashlib.sha256(inspect.getsource(function).encode("utf-8")).hexdigest()
     except (OSError, TypeError):

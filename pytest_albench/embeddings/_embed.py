@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from ..storage.cache import ArrayCache, CacheKey, resolve_cache_dir
 from ..data import SPLIT_NAMES, Split, TextDataset
 from ..errors import ConfigError, EmbeddingError
+from ..storage.cache import ArrayCache, CacheKey, resolve_cache_dir
 from ._backends import Backend, BatchEncoder, LoadContext, get_backend
 from ._spec import EncoderSpec, get_encoder_spec
 
@@ -206,18 +206,14 @@ def _where(spec: EncoderSpec, dataset: TextDataset, split: Split) -> str:
     return f"encoder {spec.name!r} on dataset {dataset.name!r} ({split.name} split)"
 
 
-def _batch_output(
-    raw: np.ndarray, rows: int, spec: EncoderSpec, dataset: TextDataset, split: Split
-) -> np.ndarray:
+def _batch_output(raw: np.ndarray, rows: int, spec: EncoderSpec, dataset: TextDataset, split: Split) -> np.ndarray:
     if raw.ndim != 2 or raw.shape[0] != rows:
         raise EmbeddingError(
             f"{_where(spec, dataset, split)} returned shape {raw.shape} for {rows} texts; an encoder must "
             "return one row per text (n, d)"
         )
     if not np.issubdtype(raw.dtype, np.number) or np.issubdtype(raw.dtype, np.complexfloating):
-        raise EmbeddingError(
-            f"{_where(spec, dataset, split)} returned dtype {raw.dtype}; return real numbers"
-        )
+        raise EmbeddingError(f"{_where(spec, dataset, split)} returned dtype {raw.dtype}; return real numbers")
     return raw.astype(np.float32, copy=False)
 
 

@@ -53,9 +53,7 @@ def _token_output(session: Any, spec: EncoderSpec) -> str:
         if len(output.shape) == 3 and output.type == "tensor(float)":
             return str(output.name)
     found = [(o.name, o.shape, o.type) for o in outputs]
-    raise EmbeddingError(
-        f"encoder {spec.name!r}: the ONNX graph has no token-embedding output; outputs: {found}"
-    )
+    raise EmbeddingError(f"encoder {spec.name!r}: the ONNX graph has no token-embedding output; outputs: {found}")
 
 
 def _tokenizer(spec: EncoderSpec) -> Any:
@@ -116,15 +114,11 @@ def _glove_tables(spec: EncoderSpec) -> tuple[dict[str, int], np.ndarray]:
     try:
         import pyarrow.parquet as pq
     except ImportError as exc:
-        raise EmbeddingError(
-            f"encoder {spec.name!r} reads its vocabulary with pyarrow: {spec.pip_hint}"
-        ) from exc
+        raise EmbeddingError(f"encoder {spec.name!r} reads its vocabulary with pyarrow: {spec.pip_hint}") from exc
     tokens = pq.read_table(root / "glove_6B_index.parquet", columns=["index"]).column("index").to_pylist()
     vectors = np.load(root / "glove_6B_50d_emb.npy", mmap_mode="r")
     if len(tokens) != vectors.shape[0]:
-        raise EmbeddingError(
-            f"encoder {spec.name!r}: {len(tokens)} tokens but {vectors.shape[0]} vectors in {root}"
-        )
+        raise EmbeddingError(f"encoder {spec.name!r}: {len(tokens)} tokens but {vectors.shape[0]} vectors in {root}")
     vocab: dict[str, int] = {}
     for row, token in enumerate(tokens):
         vocab.setdefault(token, row)  # first row wins if the index repeats a token
@@ -197,9 +191,7 @@ def tfidf_load(spec: EncoderSpec, ctx: LoadContext) -> BatchEncoder:
         ) from exc
     components = min(LSA_COMPONENTS, matrix.shape[1] - 1, matrix.shape[0] - 1)
     if components < 1:
-        raise EmbeddingError(
-            f"encoder {spec.name!r}: the train split is too small for an SVD (shape {matrix.shape})"
-        )
+        raise EmbeddingError(f"encoder {spec.name!r}: the train split is too small for an SVD (shape {matrix.shape})")
     svd = TruncatedSVD(n_components=components, random_state=_SVD_SEED).fit(matrix)
     return lambda texts: svd.transform(vectorizer.transform(texts)).astype(np.float32)
 

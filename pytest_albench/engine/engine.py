@@ -17,7 +17,6 @@ from .config import ALConfig
 from .loop import PoolProblem, ProgressCallback, run_active_learning
 from .result import RunResult
 
-
 #: At most this many embedded problems stay in a process's memory. Cases reach a worker grouped by
 #: (dataset, embedding) pair far more often than not, so the pair in use and a few recent ones cover
 #: the reuse there is; an evicted pair is reloaded from the on-disk cache (milliseconds to seconds),
@@ -77,8 +76,10 @@ EngineSettings = Engine
 
 def _problem_bytes(problems: Iterable[PoolProblem]) -> int:
     return sum(
-        int(getattr(p, name).nbytes) for p in problems
-        for name in ("x_pool", "x_test", "x_validation") if getattr(p, name, None) is not None
+        int(getattr(p, name).nbytes)
+        for p in problems
+        for name in ("x_pool", "x_test", "x_validation")
+        if getattr(p, name, None) is not None
     )
 
 
@@ -103,8 +104,12 @@ def build_problem(config: ALConfig, settings: Engine, progress: ProgressCallback
     if progress is not None:
         progress("embedding", 0, 1)
     embedded = embed_dataset(
-        config.embedding, subset, cache_dir=settings.cache_dir, device=settings.device,
-        batch_size=settings.batch_size, progress=settings.progress,
+        config.embedding,
+        subset,
+        cache_dir=settings.cache_dir,
+        device=settings.device,
+        batch_size=settings.batch_size,
+        progress=settings.progress,
         trust_remote_code=settings.trust_remote_code,
     )
     return PoolProblem(
@@ -123,8 +128,8 @@ def build_problem(config: ALConfig, settings: Engine, progress: ProgressCallback
             "dataset_fingerprint": subset.fingerprint,
             "embedding": config.embedding,
             "embedding_identity": dict(embedded.encoder_identity),
-            "pool_size": int(len(pool_idx)),
-            "test_size": int(len(test_idx)),
+            "pool_size": len(pool_idx),
+            "test_size": len(test_idx),
             "dim": int(embedded.train.shape[1]),
             "n_classes": len(dataset.class_names),
             "pool_source_rows": [int(i) for i in pool_idx] if config.max_pool else None,
@@ -159,7 +164,9 @@ def run_experiment(
 
 
 def run_seeds(
-    config: ALConfig, seeds: Iterable[int], settings: Engine | None = None,
+    config: ALConfig,
+    seeds: Iterable[int],
+    settings: Engine | None = None,
     progress: ProgressCallback | None = None,
 ) -> list[RunResult]:
     settings = settings or Engine()

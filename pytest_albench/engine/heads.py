@@ -85,7 +85,9 @@ class LogisticHead:
 
     def __post_init__(self) -> None:
         if self.posterior not in ("laplace", "bootstrap"):
-            raise ConfigError(f"unknown posterior {self.posterior!r} for the logistic head; use 'laplace' or 'bootstrap'")
+            raise ConfigError(
+                f"unknown posterior {self.posterior!r} for the logistic head; use 'laplace' or 'bootstrap'"
+            )
 
     def warm_start_from(self, previous: object) -> None:
         """Start the next ``fit`` from a fitted head's weights when it is a compatible LogisticHead."""
@@ -113,8 +115,13 @@ class LogisticHead:
             b = start[1].to(torch.float64).clone().requires_grad_(True)
         reg = 0.5 / (self.C * n)
         opt = torch.optim.LBFGS(
-            [w, b], lr=1.0, max_iter=self.max_iter, tolerance_grad=self.tol,
-            tolerance_change=1e-12, history_size=20, line_search_fn="strong_wolfe",
+            [w, b],
+            lr=1.0,
+            max_iter=self.max_iter,
+            tolerance_grad=self.tol,
+            tolerance_change=1e-12,
+            history_size=20,
+            line_search_fn="strong_wolfe",
         )
 
         def closure() -> torch.Tensor:
@@ -158,7 +165,9 @@ class LogisticHead:
         if self.posterior == "laplace":
             return self._laplace_samples(x, n_samples, gen)
         if self.posterior != "bootstrap":
-            raise ConfigError(f"unknown posterior {self.posterior!r} for the logistic head; use 'laplace' or 'bootstrap'")
+            raise ConfigError(
+                f"unknown posterior {self.posterior!r} for the logistic head; use 'laplace' or 'bootstrap'"
+            )
         tx, ty = self._train
         out = []
         for _ in range(n_samples):
@@ -266,7 +275,10 @@ class MLPHead:
         model = self._require()
         h = self.hidden(x)
         return torch.stack(
-            [torch.softmax(model.out(h * _dropout_mask(h.shape, self.dropout, gen).to(h.device)), dim=1) for _ in range(n_samples)]
+            [
+                torch.softmax(model.out(h * _dropout_mask(h.shape, self.dropout, gen).to(h.device)), dim=1)
+                for _ in range(n_samples)
+            ]
         )
 
 

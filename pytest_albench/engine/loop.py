@@ -154,8 +154,9 @@ def run_active_learning(
     run = _Run(problem, dev, seed, head, dict(head_params or {}))
     initial = np.empty(0, dtype=np.int64)
     if initial_pool_size > 0:
-        initial = select_initial_pool(initial_pool_method, run.x_pool, initial_pool_size,
-                                      run.streams["initial_pool"], labels=problem.y_pool)
+        initial = select_initial_pool(
+            initial_pool_method, run.x_pool, initial_pool_size, run.streams["initial_pool"], labels=problem.y_pool
+        )
         run.reveal(initial)
         run.fitted = run.train_and_evaluate(0, initial, 0.0)
     memo: dict[str, Any] = {}
@@ -172,8 +173,13 @@ def run_active_learning(
         run.fitted = run.train_and_evaluate(cycle, selected, query_time)
     config_dict = dict(config or {})
     config_dict.update(
-        strategy=strategy, seed=seed, initial_pool_size=initial_pool_size, schedule=list(schedule),
-        initial_pool_method=initial_pool_method, head=head, head_params=dict(head_params or {}),
+        strategy=strategy,
+        seed=seed,
+        initial_pool_size=initial_pool_size,
+        schedule=list(schedule),
+        initial_pool_method=initial_pool_method,
+        head=head,
+        head_params=dict(head_params or {}),
         n_samples=n_samples,
     )
     config_dict.pop("strategy_params", None)  # what ran is hashed, never a caller's unused copy

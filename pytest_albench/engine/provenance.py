@@ -38,8 +38,13 @@ TRACKED_PACKAGES = (
     "datasets",
 )
 #: Environment variables that change which kernels the BLAS libraries and torch run.
-NUMERICS_ENV_VARS = ("OPENBLAS_CORETYPE", "MKL_CBWR", "MKL_ENABLE_INSTRUCTIONS", "ATEN_CPU_CAPABILITY",
-                     "MKL_DEBUG_CPU_TYPE")
+NUMERICS_ENV_VARS = (
+    "OPENBLAS_CORETYPE",
+    "MKL_CBWR",
+    "MKL_ENABLE_INSTRUCTIONS",
+    "ATEN_CPU_CAPABILITY",
+    "MKL_DEBUG_CPU_TYPE",
+)
 
 
 def canonical_json(obj: Any) -> str:
@@ -138,6 +143,9 @@ def _numpy_blas() -> str:
     import numpy  # noqa: F401  (loads numpy's BLAS so threadpoolctl can see it)
 
     pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
-    return "; ".join(
-        f"{p.get('internal_api')} {p.get('version')} {p.get('architecture') or ''}".strip() for p in pools[:1]
-    ) or "unknown"
+    return (
+        "; ".join(
+            f"{p.get('internal_api')} {p.get('version')} {p.get('architecture') or ''}".strip() for p in pools[:1]
+        )
+        or "unknown"
+    )

@@ -67,7 +67,10 @@ def embedding_quality(
     n_pool, n_classes = len(y_pool), len(classes)
     rng = np.random.default_rng(np.random.SeedSequence(seed))
     out: dict[str, float | int] = {
-        "n_pool": int(n_pool), "n_test": int(len(y_test)), "n_classes": int(n_classes), "dim": int(x_pool.shape[1]),
+        "n_pool": int(n_pool),
+        "n_test": len(y_test),
+        "n_classes": int(n_classes),
+        "dim": int(x_pool.shape[1]),
     }
 
     with warnings.catch_warnings():
@@ -80,7 +83,11 @@ def embedding_quality(
 
 
 def _measures(
-    x_pool: np.ndarray, y_pool: np.ndarray, x_test: np.ndarray, y_test: np.ndarray, n_classes: int,
+    x_pool: np.ndarray,
+    y_pool: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    n_classes: int,
     rng: np.random.Generator,
 ) -> dict[str, float]:
     from sklearn.cluster import KMeans
@@ -103,8 +110,7 @@ def _measures(
     out["knn_accuracy"] = float(np.mean(knn.predict(x_test) == y_test))
 
     unit = _l2_normalised(x_pool)
-    kmeans = KMeans(n_clusters=min(n_classes, n_pool), n_init=SETTINGS["kmeans"]["n_init"],
-                    random_state=_sk_seed(rng))
+    kmeans = KMeans(n_clusters=min(n_classes, n_pool), n_init=SETTINGS["kmeans"]["n_init"], random_state=_sk_seed(rng))
     out["kmeans_purity"] = purity(kmeans.fit_predict(unit), y_pool)
 
     max_points = SETTINGS["silhouette"]["max_points"]
@@ -136,13 +142,15 @@ def problem_quality(problem: Any, *, cache_dir: str | Path | None = None, seed: 
     from ..storage.cache import ArrayCache, CacheKey, resolve_cache_dir
 
     x_pool, y_pool, x_test, y_test = problem.x_pool, problem.y_pool, problem.x_test, problem.y_test
-    key = CacheKey.from_inputs({
-        "kind": "embedding-quality",
-        "quality_version": QUALITY_VERSION,
-        "settings": SETTINGS,
-        "seed": int(seed),
-        "content": _content_digest(x_pool, y_pool, x_test, y_test),
-    })
+    key = CacheKey.from_inputs(
+        {
+            "kind": "embedding-quality",
+            "quality_version": QUALITY_VERSION,
+            "settings": SETTINGS,
+            "seed": int(seed),
+            "content": _content_digest(x_pool, y_pool, x_test, y_test),
+        }
+    )
     with _MEMO_LOCK:
         if key.digest in _MEMO:
             return dict(_MEMO[key.digest])
@@ -158,8 +166,8 @@ def problem_quality(problem: Any, *, cache_dir: str | Path | None = None, seed: 
         raise DatasetError(  # the key includes the version, so this means a foreign file under our name
             f"embedding-quality cache entry {cache.path(key)} has shape {stored.shape}; delete it and rerun"
         )
-    values: dict[str, float | int] = {name: int(v) for name, v in zip(SIZES, stored[: len(SIZES)])}
-    values.update({name: float(v) for name, v in zip(MEASURES, stored[len(SIZES):])})
+    values: dict[str, float | int] = {name: int(v) for name, v in zip(SIZES, stored[: len(SIZES)], strict=True)}
+    values.update({name: float(v) for name, v in zip(MEASURES, stored[len(SIZES) :], strict=True)})
     with _MEMO_LOCK:
         _MEMO[key.digest] = values
     return dict(values)

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
+from ..analysis.verdict import Verdict, compare
 from ..errors import AlbenchError, ConfigError
 from ..record import CaseRecord, RunSummary, case_record, json_safe, variant_label
-from ..analysis.verdict import Verdict, compare
 from ..storage.baselines import case_file_name, read_baseline
 from .options import AlbenchSettings
 
@@ -28,16 +28,23 @@ JUDGE_KEYS = ("tolerance", "alpha", "test")
 class AlbenchRunner:
     """Callable fixture value: ``albench(dataset, embedding, strategy, **overrides)``."""
 
-    def __init__(self, request: pytest.FixtureRequest, settings: AlbenchSettings, engine: Any,
-                 progress: Callable[[str], None] | None, family_size: int = 1) -> None:
+    def __init__(
+        self,
+        request: pytest.FixtureRequest,
+        settings: AlbenchSettings,
+        engine: Any,
+        progress: Callable[[str], None] | None,
+        family_size: int = 1,
+    ) -> None:
         self._request = request
         self._settings = settings
         self._engine = engine
         self._progress = progress
         self._family_size = max(1, family_size)
 
-    def __call__(self, dataset: str, embedding: str, strategy: str, *, seeds: Any = None,
-                 **overrides: Any) -> CaseRecord:
+    def __call__(
+        self, dataset: str, embedding: str, strategy: str, *, seeds: Any = None, **overrides: Any
+    ) -> CaseRecord:
         from ..engine.config import ALConfig
         from ..engine.engine import run_experiment
 
@@ -61,10 +68,20 @@ class AlbenchRunner:
         result = results[0]
         runs = [_run_summary(r) for r in results]
         case = case_record(
-            nodeid=node.nodeid, case_id=_case_id(node), dataset=dataset, embedding=embedding, strategy=strategy,
-            variant=variant, profile=self._settings.profile, config=config.to_dict(),
+            nodeid=node.nodeid,
+            case_id=_case_id(node),
+            dataset=dataset,
+            embedding=embedding,
+            strategy=strategy,
+            variant=variant,
+            profile=self._settings.profile,
+            config=config.to_dict(),
             config_hash=result.config_hash,  # the loop's hash: every setting but the seed
-            seeds=seeds, runs=runs, environment=result.environment, data=result.data, quality=self._quality(config),
+            seeds=seeds,
+            runs=runs,
+            environment=result.environment,
+            data=result.data,
+            quality=self._quality(config),
         )
         node.stash[CASE_KEY] = case
         self._judge(case, node, judge)

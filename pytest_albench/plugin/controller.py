@@ -48,8 +48,7 @@ class SessionState:
 class Controller:
     """Registered only in the controlling process (the main one, or xdist's controller)."""
 
-    def __init__(self, config: pytest.Config, settings: AlbenchSettings, state: SessionState,
-                 case_marker: str) -> None:
+    def __init__(self, config: pytest.Config, settings: AlbenchSettings, state: SessionState, case_marker: str) -> None:
         self.config = config
         self.settings = settings
         self.state = state
@@ -72,8 +71,12 @@ class Controller:
         if self.settings.json_path:
             from ..storage.journal import ResultsJournal, journal_path
 
-            header = {"profile": self.settings.profile, "seeds": list(self.settings.seeds or ()),
-                      "started": time.time(), "collected": [item.nodeid for item in items]}
+            header = {
+                "profile": self.settings.profile,
+                "seeds": list(self.settings.seeds or ()),
+                "started": time.time(),
+                "collected": [item.nodeid for item in items],
+            }
             self.journal = ResultsJournal(journal_path(self.settings.json_path), header)
 
     # ------------------------------------------------------------------------------ reports
@@ -85,9 +88,12 @@ class Controller:
             self._journal(case)
             if case.get("write_baseline") and case.get("baseline_path"):
                 self._write_baseline(case)
-        elif report.failed and (self.case_marker in report.keywords or "crashed while running" in str(report.longrepr)):
-            if report.nodeid not in self.state.missing:
-                self.state.missing.append(report.nodeid)
+        elif (
+            report.failed
+            and (self.case_marker in report.keywords or "crashed while running" in str(report.longrepr))
+            and report.nodeid not in self.state.missing
+        ):
+            self.state.missing.append(report.nodeid)
 
     def _journal(self, case: CaseRecord) -> None:
         if self.journal is None:
@@ -95,8 +101,10 @@ class Controller:
         try:
             self.journal.append(case)
         except (OSError, ValueError) as exc:
-            self.state.warnings.append(f"the results journal {self.journal.path} could not be written ({exc}); "
-                                       "results are kept in memory until the session ends")
+            self.state.warnings.append(
+                f"the results journal {self.journal.path} could not be written ({exc}); "
+                "results are kept in memory until the session ends"
+            )
             self.journal = None
 
     def _write_baseline(self, case: CaseRecord) -> None:
@@ -122,8 +130,10 @@ class Controller:
             return
         from ..storage.atomic import write_json_atomic
 
-        write_json_atomic(folder / UPDATE_MARKER, {"pid": os.getpid(), "host": socket.gethostname(),
-                                                   "started": time.strftime("%Y-%m-%d %H:%M:%S %Z")})
+        write_json_atomic(
+            folder / UPDATE_MARKER,
+            {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%d %H:%M:%S %Z")},
+        )
         self.marked_folders.add(folder)
 
     # ------------------------------------------------------------------------------ the end
@@ -140,8 +150,7 @@ class Controller:
         from ..analysis.gate import session_gate
 
         self.state.gate = session_gate(self.state.cases, self.settings.alpha, self.settings.correction)
-        late = set(self.state.gate.flagged_late) - {c["case_id"] for c in self.state.cases
-                                                      if c.get("write_baseline")}
+        late = set(self.state.gate.flagged_late) - {c["case_id"] for c in self.state.cases if c.get("write_baseline")}
         if late and "regressed" in self.settings.fail_on and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
@@ -174,8 +183,10 @@ class Controller:
             try:
                 lines += grid_report_lines(settings, state.cases, state.missing, summary)
             except Exception as exc:  # noqa: BLE001 - the results are already written; a report failure must not hide them
-                lines.append(f"albench: WARNING: the statistics/report step failed ({type(exc).__name__}: {exc}); "
-                             "rebuild it later with albench-report from the --albench-json file")
+                lines.append(
+                    f"albench: WARNING: the statistics/report step failed ({type(exc).__name__}: {exc}); "
+                    "rebuild it later with albench-report from the --albench-json file"
+                )
         return lines
 
 
@@ -198,8 +209,9 @@ def _interrupted_updates(folders: set[Path]) -> list[str]:
     return warnings
 
 
-def grid_report_lines(settings: AlbenchSettings, cases: list[CaseRecord], missing: list[str],
-                      grid_summary: GridSummary | None = None) -> list[str]:
+def grid_report_lines(
+    settings: AlbenchSettings, cases: list[CaseRecord], missing: list[str], grid_summary: GridSummary | None = None
+) -> list[str]:
     """The Friedman/post-hoc digest (when something can be ranked) and, with ``--albench-plots``, the
     report page and figures; returns the lines to print. A missing matplotlib is a warning line."""
     from ..report.page import RunInfo, friedman_summary, grid_analysis, write_report
@@ -215,12 +227,19 @@ def grid_report_lines(settings: AlbenchSettings, cases: list[CaseRecord], missin
 
         sources = (f"{settings.json_path} (this session)",) if settings.json_path else ()
         info = RunInfo(sources=sources, profiles=(settings.profile,), seeds=settings.seeds)
-        outcome = write_report(Path(settings.plots_dir), cases, missing, info,
-                               plot_formats=formats_for(settings.plot_format), analysis=(analysis, note),
-                               summary=grid_summary)
+        outcome = write_report(
+            Path(settings.plots_dir),
+            cases,
+            missing,
+            info,
+            plot_formats=formats_for(settings.plot_format),
+            analysis=(analysis, note),
+            summary=grid_summary,
+        )
         lines.extend(f"albench: WARNING: {message}" for message in outcome.warnings)
         if outcome.figures:
-            lines.append(f"albench: {len(outcome.figures)} figure file(s) written to "
-                         f"{Path(settings.plots_dir) / 'figures'}")
+            lines.append(
+                f"albench: {len(outcome.figures)} figure file(s) written to {Path(settings.plots_dir) / 'figures'}"
+            )
         lines.extend(f"albench: report written to {path}" for path in outcome.pages)
     return lines

@@ -60,28 +60,45 @@ UPDATE_MODES = {
 
 # (option suffix, ini type, default, help)
 _OPTIONS: list[tuple[str, str, str | None, str]] = [
-    ("data-dir", "string", None,
-     "root of local datasets <root>/<name>/{train,validation,test}.csv (env ALBENCH_DATA_DIR)"),
+    (
+        "data-dir",
+        "string",
+        None,
+        "root of local datasets <root>/<name>/{train,validation,test}.csv (env ALBENCH_DATA_DIR)",
+    ),
     ("cache-dir", "string", None, "embedding cache directory (env ALBENCH_CACHE_DIR; default ~/.cache/pytest-albench)"),
     ("profile", "string", "default", "run size: smoke (CI), default, full; see README for what each sets"),
     ("seeds", "string", None, "seeds for every case, e.g. '0,1,2' or '0-4' (default: the profile's)"),
     ("device", "string", "auto", "torch device: auto (GPU when present), cpu, cuda, cuda:N"),
     ("baseline-dir", "string", None, "baseline directory (default: baselines/<profile>/ beside each test file)"),
-    ("compare", "string", "regressions",
-     "baseline policy: " + "; ".join(f"{k}: {v}" for k, v in COMPARE_POLICIES.items())),
+    (
+        "compare",
+        "string",
+        "regressions",
+        "baseline policy: " + "; ".join(f"{k}: {v}" for k, v in COMPARE_POLICIES.items()),
+    ),
     ("update", "string", "none", "baseline writes: " + "; ".join(f"{k}: {v}" for k, v in UPDATE_MODES.items())),
     ("tolerance", "string", "0.01", "smallest mean AULC drop that can count as a regression (0.01 = 1 point)"),
     ("alpha", "string", "0.05", "significance level of the regression gate (after the session-wide correction)"),
-    ("correction", "string", DEFAULT_CORRECTION,
-     "error control over the session's cases: " + "; ".join(f"{k}: {v}" for k, v in CORRECTIONS.items())),
+    (
+        "correction",
+        "string",
+        DEFAULT_CORRECTION,
+        "error control over the session's cases: " + "; ".join(f"{k}: {v}" for k, v in CORRECTIONS.items()),
+    ),
     ("test", "string", DEFAULT_PAIRED_TEST, "paired test for regressions: " + ", ".join(PAIRED_TESTS)),
     ("json", "string", None, "write all results (with curves) as JSON to this path"),
     ("csv", "string", None, "write one row per (case, seed) as CSV to this path"),
     ("markdown", "string", None, "write the rank tables as Markdown (e.g. $GITHUB_STEP_SUMMARY)"),
     ("plots", "string", None, "write figures and a one-page report (report.md, report.html) into this folder"),
     ("plot-format", "string", DEFAULT_PLOT_FORMAT, "figure files of --albench-plots: " + ", ".join(PLOT_FORMATS)),
-    ("shard", "string", None, "run shard K of N (K/N, 0-based) of the albench cases, or off; env ALBENCH_SHARD, "
-     "else SLURM_ARRAY_TASK_ID, else JOB_COMPLETION_INDEX with ALBENCH_SHARD_COUNT (see docs/scale-out.md)"),
+    (
+        "shard",
+        "string",
+        None,
+        "run shard K of N (K/N, 0-based) of the albench cases, or off; env ALBENCH_SHARD, "
+        "else SLURM_ARRAY_TASK_ID, else JOB_COMPLETION_INDEX with ALBENCH_SHARD_COUNT (see docs/scale-out.md)",
+    ),
 ]
 
 
@@ -89,15 +106,31 @@ def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("albench", "active-learning benchmarks (pytest-albench)")
     for suffix, ini_type, default, help_text in _OPTIONS:
         dest = "albench_" + suffix.replace("-", "_")
-        group.addoption(f"--albench-{suffix}", dest=dest, default=None, metavar=suffix.split("-")[-1].upper(),
-                        help=help_text + (f" [default: {default}]" if default else ""))
+        group.addoption(
+            f"--albench-{suffix}",
+            dest=dest,
+            default=None,
+            metavar=suffix.split("-")[-1].upper(),
+            help=help_text + (f" [default: {default}]" if default else ""),
+        )
         parser.addini(dest, help=help_text, type=ini_type, default=default)  # type: ignore[arg-type]
-    group.addoption("--albench-trust-remote-code", dest="albench_trust_remote_code", action="store_true",
-                    default=None, help="allow encoders that need trust_remote_code (runs code from the hub)")
-    parser.addini("albench_trust_remote_code", help="allow encoders that need trust_remote_code", type="bool",
-                  default=False)
-    group.addoption("--albench-no-progress", dest="albench_no_progress", action="store_true", default=False,
-                    help="do not show per-case progress (embedding, seed, cycle)")
+    group.addoption(
+        "--albench-trust-remote-code",
+        dest="albench_trust_remote_code",
+        action="store_true",
+        default=None,
+        help="allow encoders that need trust_remote_code (runs code from the hub)",
+    )
+    parser.addini(
+        "albench_trust_remote_code", help="allow encoders that need trust_remote_code", type="bool", default=False
+    )
+    group.addoption(
+        "--albench-no-progress",
+        dest="albench_no_progress",
+        action="store_true",
+        default=False,
+        help="do not show per-case progress (embedding, seed, cycle)",
+    )
 
 
 def parse_seeds(text: str) -> tuple[int, ...]:

@@ -13,7 +13,4 @@ def cases(datasets: list[str], embeddings: list[str], strategies: list[str], **m
 
     Use with ``@pytest.mark.parametrize("dataset,embedding,strategy", cases(...))``.
     """
-    return [
-        pytest.param(d, e, s, id=f"{d}-{e}-{s}", **marks)
-        for d, e, s in product(datasets, embeddings, strategies)
-    ]
+    return [pytest.param(d, e, s, id=f"{d}-{e}-{s}", **marks) for d, e, s in product(datasets, embeddings, strategies)]

@@ -13,8 +13,9 @@ from ..storage.results_file import results_document
 from .tables import render_csv, render_markdown
 
 
-def write_outputs(settings: Any, cases: Sequence[CaseRecord], missing: Sequence[str],
-                  summary: GridSummary | None = None) -> list[str]:
+def write_outputs(
+    settings: Any, cases: Sequence[CaseRecord], missing: Sequence[str], summary: GridSummary | None = None
+) -> list[str]:
     """Write the requested files atomically; return one line per file for the terminal.
 
     Each file is written on its own: an unwritable ``--albench-json`` path is a warning line that
@@ -22,12 +23,22 @@ def write_outputs(settings: Any, cases: Sequence[CaseRecord], missing: Sequence[
     writes leave an existing file at that path untouched when the new one cannot be written.
     """
     outputs: list[tuple[str, str | None, Callable[[], None]]] = [
-        ("results JSON", settings.json_path, lambda: write_json_atomic(
-            settings.json_path, results_document(settings.profile, settings.seeds, cases, missing,
-                                                  shard=getattr(settings, "shard_record", None)))),
+        (
+            "results JSON",
+            settings.json_path,
+            lambda: write_json_atomic(
+                settings.json_path,
+                results_document(
+                    settings.profile, settings.seeds, cases, missing, shard=getattr(settings, "shard_record", None)
+                ),
+            ),
+        ),
         ("results CSV", settings.csv_path, lambda: write_text_atomic(settings.csv_path, render_csv(cases))),
-        ("Markdown tables", settings.markdown_path,
-         lambda: write_text_atomic(settings.markdown_path, render_markdown(cases, missing, summary))),
+        (
+            "Markdown tables",
+            settings.markdown_path,
+            lambda: write_text_atomic(settings.markdown_path, render_markdown(cases, missing, summary)),
+        ),
     ]
     lines = []
     for what, path, write in outputs:
@@ -36,8 +47,10 @@ def write_outputs(settings: Any, cases: Sequence[CaseRecord], missing: Sequence[
         try:
             write()
         except (OSError, ValueError, AlbenchError) as exc:
-            lines.append(f"albench: WARNING: the {what} could not be written to {path} ({type(exc).__name__}: "
-                         f"{exc}); nothing else was lost. Pass a writable path to write it next time")
+            lines.append(
+                f"albench: WARNING: the {what} could not be written to {path} ({type(exc).__name__}: "
+                f"{exc}); nothing else was lost. Pass a writable path to write it next time"
+            )
             continue
         lines.append(f"albench: {what} written to {path}")
     return lines

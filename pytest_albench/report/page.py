@@ -72,10 +72,18 @@ class RunInfo:
 # ------------------------------------------------------------------------------------------- building
 
 
-def build_page(cases: Sequence[CaseRecord], missing: Sequence[str], info: RunInfo, *,
-               analysis: GridAnalysis | None = None, analysis_note: str = "", figures: Sequence[Any] = (),
-               figures_note: str = "", order: Sequence[str] | None = None,
-               summary: GridSummary | None = None) -> Page:
+def build_page(
+    cases: Sequence[CaseRecord],
+    missing: Sequence[str],
+    info: RunInfo,
+    *,
+    analysis: GridAnalysis | None = None,
+    analysis_note: str = "",
+    figures: Sequence[Any] = (),
+    figures_note: str = "",
+    order: Sequence[str] | None = None,
+    summary: GridSummary | None = None,
+) -> Page:
     """The whole page; ``analysis`` is a GridAnalysis (or None with ``analysis_note`` saying why).
 
     Every table reads one :class:`GridSummary` of ``cases``: the analysis's, else ``summary``, else one
@@ -118,15 +126,22 @@ def _analysis_blocks(tables: list[Table]) -> list[Block]:
     for table in tables:
         if table in pairwise and len(pairwise) > FOLD_PAIRWISE:
             if table is pairwise[0]:
-                blocks.append(Block("tables", tables=pairwise, folded=True,
-                                    summary=f"Pairwise post-hoc p-values ({len(pairwise)} embeddings)"))
+                blocks.append(
+                    Block(
+                        "tables",
+                        tables=pairwise,
+                        folded=True,
+                        summary=f"Pairwise post-hoc p-values ({len(pairwise)} embeddings)",
+                    )
+                )
             continue
         blocks.append(_table_block(table))
     return blocks
 
 
-def what_was_run(cases: Sequence[CaseRecord], missing: Sequence[str], info: RunInfo,
-                 order: Sequence[str] | None = None) -> Section:
+def what_was_run(
+    cases: Sequence[CaseRecord], missing: Sequence[str], info: RunInfo, order: Sequence[str] | None = None
+) -> Section:
     from .figures import embedding_order
 
     datasets = sorted({str(c["dataset"]) for c in cases})
@@ -147,11 +162,18 @@ def what_was_run(cases: Sequence[CaseRecord], missing: Sequence[str], info: RunI
     ]
     rows.extend(_environment_rows(cases))
     section = Section("What was run", [_table_block(Table("Run", ["item", "value"], rows))])
-    per_case = Table("Configuration hash per case", ["case", "variant", "config hash"],
-                     [[c["case_id"], c.get("variant") or "", c.get("config_hash", "")]
-                      for c in sorted(cases, key=lambda c: (str(c["case_id"]), str(c.get("variant") or "")))])
+    per_case = Table(
+        "Configuration hash per case",
+        ["case", "variant", "config hash"],
+        [
+            [c["case_id"], c.get("variant") or "", c.get("config_hash", "")]
+            for c in sorted(cases, key=lambda c: (str(c["case_id"]), str(c.get("variant") or "")))
+        ],
+    )
     if per_case.rows:
-        section.blocks.append(Block("table", tables=[per_case], folded=True, summary=f"{per_case.title} ({len(cases)})"))
+        section.blocks.append(
+            Block("table", tables=[per_case], folded=True, summary=f"{per_case.title} ({len(cases)})")
+        )
     return section
 
 
@@ -187,11 +209,18 @@ def _details(cases: Sequence[CaseRecord], missing: Sequence[str], grid: GridSumm
         summary = f"AULC ranking per embedding × dataset ({len(cells)} tables)"
         section.blocks.append(Block("tables", tables=shown, folded=folded, summary=summary))
         if len(cells) > len(shown):
-            section.blocks.append(Block("text", text=f"{len(cells) - len(shown)} more per-cell tables are left "
-                                        "out here; the --albench-json and --albench-csv files hold every case."))
+            section.blocks.append(
+                Block(
+                    "text",
+                    text=f"{len(cells) - len(shown)} more per-cell tables are left "
+                    "out here; the --albench-json and --albench-csv files hold every case.",
+                )
+            )
     status = status_table(cases, missing)
     if status.rows and (missing or any(c.get("baseline") for c in cases)):
-        section.blocks.append(Block("table", tables=[status], folded=True, summary=f"{status.title} ({len(status.rows)})"))
+        section.blocks.append(
+            Block("table", tables=[status], folded=True, summary=f"{status.title} ({len(status.rows)})")
+        )
     return section
 
 
@@ -278,9 +307,11 @@ def _html_block(block: Block, out_dir: Path) -> str:
         figure = block.figure
         shown, others = _image_and_others(figure, out_dir)
         links = "".join(f' (<a href="{esc(o)}">{esc(Path(o).suffix[1:].upper())}</a>)' for o in others)
-        return (f"<h3>{esc(figure.title)}</h3>\n<figure>\n"
-                f'<img src="{esc(shown)}" alt="{esc(figure.title)}" loading="lazy">\n'
-                f"<figcaption>{esc(figure.caption)}{links}</figcaption>\n</figure>")
+        return (
+            f"<h3>{esc(figure.title)}</h3>\n<figure>\n"
+            f'<img src="{esc(shown)}" alt="{esc(figure.title)}" loading="lazy">\n'
+            f"<figcaption>{esc(figure.caption)}{links}</figcaption>\n</figure>"
+        )
     body = "\n".join(_html_table(t) for t in block.tables)
     if not block.folded:
         return body
@@ -292,7 +323,8 @@ def _html_table(table: Table) -> str:
     head = "".join(f"<th>{esc(str(h))}</th>" for h in table.headers)
     rows = "\n".join("<tr>" + "".join(f"<td>{esc(str(v))}</td>" for v in row) + "</tr>" for row in table.rows)
     note = f'\n<p class="note">{esc(table.note)}</p>' if table.note else ""
-    return f"<h3>{esc(table.title)}</h3>\n<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{rows}\n</tbody>\n</table>{note}"
+    body = f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{rows}\n</tbody>\n</table>"
+    return f"<h3>{esc(table.title)}</h3>\n{body}{note}"
 
 
 def write_page(page: Page, out_dir: Path, formats: Sequence[str]) -> list[Path]:
@@ -318,11 +350,20 @@ class ReportOutcome:
     warnings: list[str] = field(default_factory=list)
 
 
-def write_report(out_dir: Path, cases: Sequence[CaseRecord], missing: Sequence[str], info: RunInfo, *,
-                 page_formats: Sequence[str] = ("md", "html"), plot_formats: Sequence[str] = ("png",),
-                 alpha: float = 0.05, posthoc: str = "wilcoxon-holm", order: Sequence[str] | None = None,
-                 analysis: tuple[GridAnalysis | None, str] | None = None,
-                 summary: GridSummary | None = None) -> ReportOutcome:
+def write_report(
+    out_dir: Path,
+    cases: Sequence[CaseRecord],
+    missing: Sequence[str],
+    info: RunInfo,
+    *,
+    page_formats: Sequence[str] = ("md", "html"),
+    plot_formats: Sequence[str] = ("png",),
+    alpha: float = 0.05,
+    posthoc: str = "wilcoxon-holm",
+    order: Sequence[str] | None = None,
+    analysis: tuple[GridAnalysis | None, str] | None = None,
+    summary: GridSummary | None = None,
+) -> ReportOutcome:
     """Statistics, figures (when matplotlib is there) and the page; never fails for want of matplotlib.
 
     ``analysis`` is :func:`grid_analysis`'s answer when the caller already has it (the plugin prints its
@@ -331,8 +372,9 @@ def write_report(out_dir: Path, cases: Sequence[CaseRecord], missing: Sequence[s
     from .figures import PlotsUnavailableError, draw_figures
 
     outcome = ReportOutcome()
-    grid, note = (analysis if analysis is not None
-                  else grid_analysis(cases, alpha=alpha, posthoc=posthoc, summary=summary))
+    grid, note = (
+        analysis if analysis is not None else grid_analysis(cases, alpha=alpha, posthoc=posthoc, summary=summary)
+    )
     figures: list[Any] = []
     figures_note = ""
     if plot_formats:
@@ -342,14 +384,28 @@ def write_report(out_dir: Path, cases: Sequence[CaseRecord], missing: Sequence[s
             outcome.warnings.append(str(exc))
             figures_note = f"No figures: {exc}."
     outcome.figures = [p for f in figures for p in f.paths]
-    page = build_page(cases, missing, info, analysis=grid, analysis_note=note, figures=figures,
-                      figures_note=figures_note, order=order, summary=summary)
+    page = build_page(
+        cases,
+        missing,
+        info,
+        analysis=grid,
+        analysis_note=note,
+        figures=figures,
+        figures_note=figures_note,
+        order=order,
+        summary=summary,
+    )
     outcome.pages = write_page(page, out_dir, page_formats)
     return outcome
 
 
-def grid_analysis(cases: Sequence[CaseRecord], *, alpha: float = 0.05, posthoc: str = "wilcoxon-holm",
-                  summary: GridSummary | None = None) -> tuple[GridAnalysis | None, str]:
+def grid_analysis(
+    cases: Sequence[CaseRecord],
+    *,
+    alpha: float = 0.05,
+    posthoc: str = "wilcoxon-holm",
+    summary: GridSummary | None = None,
+) -> tuple[GridAnalysis | None, str]:
     """The grid's statistics, or None and the reason they cannot be computed; ``summary`` is
     :func:`~pytest_albench.analysis.summarize` of ``cases`` when the caller already has it."""
     from ..analysis import analyze
@@ -382,10 +438,24 @@ def friedman_summary(analysis: GridAnalysis, order: Sequence[str] | None = None)
         top = list(post.groups[0]) if post is not None and post.groups else []
         more = f" +{len(top) - SUMMARY_NAMES} more" if len(top) > SUMMARY_NAMES else ""
         best = " ".join(top[:SUMMARY_NAMES]) + more
-        rows.append([label, f"{f.n_blocks} {stats.blocks}", f.n_treatments, f"{f.statistic:.2f}",
-                     f"{f.p_value:.3g}", best or "-"])
+        rows.append(
+            [
+                label,
+                f"{f.n_blocks} {stats.blocks}",
+                f.n_treatments,
+                f"{f.statistic:.2f}",
+                f"{f.p_value:.3g}",
+                best or "-",
+            ]
+        )
 
-    note = (f"Friedman test on AULC ranks per embedding; top group: strategies the post-hoc test "
-            f"({POSTHOC_METHODS.get(method, method)}, α = {analysis.alpha:g}) cannot tell from the best.")
-    return Table("Friedman test and post-hoc top group per embedding",
-                 ["embedding", "blocks", "k", "χ²_F", "p", "top group (best first)"], rows, note=note)
+    note = (
+        f"Friedman test on AULC ranks per embedding; top group: strategies the post-hoc test "
+        f"({POSTHOC_METHODS.get(method, method)}, α = {analysis.alpha:g}) cannot tell from the best."
+    )
+    return Table(
+        "Friedman test and post-hoc top group per embedding",
+        ["embedding", "blocks", "k", "χ²_F", "p", "top group (best first)"],
+        rows,
+        note=note,
+    )

@@ -89,15 +89,18 @@ def per_cell_tables(cases: Iterable[Case]) -> list[Table]:
 
 def mean_rank_table(summary: GridSummary) -> Table:
     """Per embedding: each strategy's mean rank over the blocks of the one ranking, and the winner."""
-    rows = [[r.label, r.blocks_text, r.order[0], _ranks_text(r.ranking.mean_ranks, r.order)]
-            for r in summary.ranked() if r.ranking is not None]
+    rows = [
+        [r.label, r.blocks_text, r.order[0], _ranks_text(r.ranking.mean_ranks, r.order)]
+        for r in summary.ranked()
+        if r.ranking is not None
+    ]
     return Table(
         "Mean rank of each strategy across datasets (1 = best AULC), per embedding",
         ["embedding", "blocks", "winner", "strategies by mean rank"],
         rows,
         note=f"Ranks within blocks: datasets (mean AULC over seeds) when ≥ {MIN_DATASET_BLOCKS} datasets have "
-             "every strategy, else (dataset, seed) pairs; the ranks the Friedman test, the post-hoc tests and "
-             "the heatmap use.",
+        "every strategy, else (dataset, seed) pairs; the ranks the Friedman test, the post-hoc tests and "
+        "the heatmap use.",
     )
 
 
@@ -119,18 +122,24 @@ def status_table(cases: Iterable[Case], missing: Iterable[str] = ()) -> Table:
     for c in sorted(cases, key=lambda c: c["nodeid"]):
         verdict = c.get("baseline", {})
         delta, p, p_adj, mde = (verdict.get(k) for k in ("mean_delta", "p_worse", "p_adjusted", "mde"))
-        rows.append([
-            c["case_id"], verdict.get("status", "-"),
-            f"{delta:+.4f}" if isinstance(delta, float) else "",
-            f"{p:.3g}" if isinstance(p, float) else "",
-            f"{p_adj:.3g}" if isinstance(p_adj, float) else "",
-            _mde_text(mde),
-            verdict.get("written", ""),
-        ])
+        rows.append(
+            [
+                c["case_id"],
+                verdict.get("status", "-"),
+                f"{delta:+.4f}" if isinstance(delta, float) else "",
+                f"{p:.3g}" if isinstance(p, float) else "",
+                f"{p_adj:.3g}" if isinstance(p_adj, float) else "",
+                _mde_text(mde),
+                verdict.get("written", ""),
+            ]
+        )
     for nodeid in sorted(missing):
         rows.append([nodeid, "no result", "", "", "", "", "the case failed or its worker crashed"])
-    return Table("Baseline status per case",
-                 ["case", "status", "ΔAULC", "p (worse)", "p adjusted", "detectable drop", "note"], rows)
+    return Table(
+        "Baseline status per case",
+        ["case", "status", "ΔAULC", "p (worse)", "p adjusted", "detectable drop", "note"],
+        rows,
+    )
 
 
 def _mde_text(mde: object) -> str:
@@ -159,8 +168,19 @@ def render_markdown(cases: Sequence[Case], missing: Iterable[str] = (), summary:
 
 
 CSV_FIELDS = [
-    "case_id", "dataset", "embedding", "strategy", "variant", "seed", "aulc", "final_accuracy",
-    "aulc_macro_f1", "query_time_s", "train_time_s", "status", "config_hash",
+    "case_id",
+    "dataset",
+    "embedding",
+    "strategy",
+    "variant",
+    "seed",
+    "aulc",
+    "final_accuracy",
+    "aulc_macro_f1",
+    "query_time_s",
+    "train_time_s",
+    "status",
+    "config_hash",
 ]
 
 
@@ -171,13 +191,23 @@ def render_csv(cases: Sequence[Case]) -> str:
     writer.writeheader()
     for c in sorted(cases, key=lambda c: c["nodeid"]):
         for r in c["runs"]:
-            writer.writerow({
-                "case_id": c["case_id"], "dataset": c["dataset"], "embedding": c["embedding"],
-                "strategy": c["strategy"], "variant": c.get("variant", ""), "seed": r["seed"],
-                "aulc": r["aulc"], "final_accuracy": r["final_accuracy"], "aulc_macro_f1": r["aulc_macro_f1"],
-                "query_time_s": r["query_time_s"], "train_time_s": r["train_time_s"],
-                "status": c.get("baseline", {}).get("status", ""), "config_hash": c["config_hash"],
-            })
+            writer.writerow(
+                {
+                    "case_id": c["case_id"],
+                    "dataset": c["dataset"],
+                    "embedding": c["embedding"],
+                    "strategy": c["strategy"],
+                    "variant": c.get("variant", ""),
+                    "seed": r["seed"],
+                    "aulc": r["aulc"],
+                    "final_accuracy": r["final_accuracy"],
+                    "aulc_macro_f1": r["aulc_macro_f1"],
+                    "query_time_s": r["query_time_s"],
+                    "train_time_s": r["train_time_s"],
+                    "status": c.get("baseline", {}).get("status", ""),
+                    "config_hash": c["config_hash"],
+                }
+            )
     return buffer.getvalue()
 
 
@@ -191,8 +221,7 @@ def analysis_tables(analysis: GridAnalysis) -> list[Table]:
     """
     tables = [friedman_table(analysis)]
     tables += [pairwise_table(stats) for stats in analysis.per_embedding.values() if stats.posthoc is not None]
-    tables += [gains_table(analysis), quality_table(analysis), early_gain_table(analysis),
-               correlation_table(analysis)]
+    tables += [gains_table(analysis), quality_table(analysis), early_gain_table(analysis), correlation_table(analysis)]
     return [t for t in tables if t.rows]
 
 
@@ -203,14 +232,22 @@ def friedman_table(analysis: GridAnalysis) -> Table:
         if f is None or stats.ranking is None:
             skipped.append(f"{label}: {'; '.join(stats.notes) or 'not enough data'}")
             continue
-        rows.append([
-            label, stats.blocks, f.n_blocks, f.n_treatments, f"{f.statistic:.3f}", _p(f.p_value),
-            _num(f.iman_davenport_f, ".3f"), _p(f.iman_davenport_p),
-            _ranks_text(stats.ranking.mean_ranks, stats.ranked.order),
-            post.method if post else "-",
-            _num(post.critical_difference, ".3f") if post and post.critical_difference is not None else "-",
-            "  ".join("[" + " ".join(g) + "]" for g in post.groups) if post else "-",
-        ])
+        rows.append(
+            [
+                label,
+                stats.blocks,
+                f.n_blocks,
+                f.n_treatments,
+                f"{f.statistic:.3f}",
+                _p(f.p_value),
+                _num(f.iman_davenport_f, ".3f"),
+                _p(f.iman_davenport_p),
+                _ranks_text(stats.ranking.mean_ranks, stats.ranked.order),
+                post.method if post else "-",
+                _num(post.critical_difference, ".3f") if post and post.critical_difference is not None else "-",
+                "  ".join("[" + " ".join(g) + "]" for g in post.groups) if post else "-",
+            ]
+        )
     notes = [
         "χ²_F: Friedman test on AULC ranks within blocks (1 = best), tie-corrected; F_ID: its "
         "Iman–Davenport F form (Demšar 2006).",
@@ -220,12 +257,29 @@ def friedman_table(analysis: GridAnalysis) -> Table:
         f"Blocks: datasets when ≥ {MIN_DATASET_BLOCKS} datasets have every strategy, else (dataset, seed) "
         "pairs (seeds of one dataset are not independent: read p-values as descriptive).",
     ]
-    notes += [f"{label}: {note}." for label, stats in analysis.per_embedding.items() if stats.friedman
-              for note in stats.notes]
+    notes += [
+        f"{label}: {note}." for label, stats in analysis.per_embedding.items() if stats.friedman for note in stats.notes
+    ]
     notes += [f"Not tested: {s}." for s in skipped]
-    return Table("Friedman test of AULC ranks per embedding",
-                 ["embedding", "blocks", "N", "k", "χ²_F", "p", "F_ID", "p (F_ID)", "mean ranks",
-                  "post-hoc", "CD", "groups (best first)"], rows, note=" ".join(notes))
+    return Table(
+        "Friedman test of AULC ranks per embedding",
+        [
+            "embedding",
+            "blocks",
+            "N",
+            "k",
+            "χ²_F",
+            "p",
+            "F_ID",
+            "p (F_ID)",
+            "mean ranks",
+            "post-hoc",
+            "CD",
+            "groups (best first)",
+        ],
+        rows,
+        note=" ".join(notes),
+    )
 
 
 def pairwise_table(stats: EmbeddingStats) -> Table:
@@ -238,9 +292,11 @@ def pairwise_table(stats: EmbeddingStats) -> Table:
         for a in order
     ]
     return Table(
-        f"Pairwise {post.method} p-values: {stats.label}", ["strategy (by mean rank)", *order], rows,
+        f"Pairwise {post.method} p-values: {stats.label}",
+        ["strategy (by mean rank)", *order],
+        rows,
         note=f"Adjusted p-values ({POSTHOC_METHODS[post.method]}) over {len(stats.scores)} blocks "
-             f"({stats.blocks}); * = significant at α = {post.alpha:g}." + "".join(f" {n}." for n in stats.notes),
+        f"({stats.blocks}); * = significant at α = {post.alpha:g}." + "".join(f" {n}." for n in stats.notes),
     )
 
 
@@ -253,14 +309,17 @@ def gains_table(analysis: GridAnalysis) -> Table:
         row: list[Any] = [strategy]
         for label in labels:
             g = cells.get((strategy, label))
-            row.append("" if g is None else f"{g.mean:+.4f} [{_num(g.low, '+.4f')}, {_num(g.high, '+.4f')}] "
-                                            f"n={g.n} {g.unit}")
+            row.append(
+                "" if g is None else f"{g.mean:+.4f} [{_num(g.low, '+.4f')}, {_num(g.high, '+.4f')}] n={g.n} {g.unit}"
+            )
         rows.append(row)
     return Table(
-        f"AULC gain over {BASELINE_STRATEGY} (mean [95% CI]) per embedding", ["strategy", *labels], rows,
+        f"AULC gain over {BASELINE_STRATEGY} (mean [95% CI]) per embedding",
+        ["strategy", *labels],
+        rows,
         note=f"Gain = AULC(strategy) − AULC({BASELINE_STRATEGY}) on the same embedding, dataset and seed. "
-             f"Student-t interval over per-dataset mean gains when ≥ {MIN_DATASET_BLOCKS} datasets, else "
-             "over (dataset, seed) gains; n = 1 gives an unbounded interval (±inf).",
+        f"Student-t interval over per-dataset mean gains when ≥ {MIN_DATASET_BLOCKS} datasets, else "
+        "over (dataset, seed) gains; n = 1 gives an unbounded interval (±inf).",
     )
 
 
@@ -268,16 +327,21 @@ def quality_table(analysis: GridAnalysis) -> Table:
     measures = measure_names(analysis.quality)
     sizes = size_names(analysis.quality)
     rows = [
-        [embedding, dataset, *(_num(q.get(m, math.nan), ".4f") for m in measures),
-         *(_num(q.get(s, math.nan), ".0f") for s in sizes)]
+        [
+            embedding,
+            dataset,
+            *(_num(q.get(m, math.nan), ".4f") for m in measures),
+            *(_num(q.get(s, math.nan), ".0f") for s in sizes),
+        ]
         for (embedding, dataset), q in sorted(analysis.quality.items())
     ]
     return Table(
         "Embedding quality per (embedding, dataset), without active learning",
-        ["embedding", "dataset", *measures, *sizes], rows,
+        ["embedding", "dataset", *measures, *sizes],
+        rows,
         note="linear probe: logistic regression on the whole labeled pool, test accuracy (the AL ceiling); "
-             "kNN: 5-NN cosine, test accuracy; k-means purity: k = classes on L2-normalised pool rows; "
-             "silhouette: of the true labels, cosine, ≤ 2,000 pool points.",
+        "kNN: 5-NN cosine, test accuracy; k-means purity: k = classes on L2-normalised pool rows; "
+        "silhouette: of the true labels, cosine, ≤ 2,000 pool points.",
     )
 
 
@@ -285,19 +349,21 @@ def early_gain_table(analysis: GridAnalysis) -> Table:
     rows = [[e, d, f"{v:+.4f}"] for (e, d), v in sorted(analysis.ips_early_gain.items())]
     return Table(
         "Early-cycle gain of a TypiClust initial pool over a random one",
-        ["embedding", "dataset", "Δ accuracy"], rows,
+        ["embedding", "dataset", "Δ accuracy"],
+        rows,
         note=f"Mean over the first {analysis.early_cycles} learning-curve points of accuracy(TypiClust IPS) − "
-             "accuracy(random IPS), same strategy and seed, averaged over seeds and strategies run with both.",
+        "accuracy(random IPS), same strategy and seed, averaged over seeds and strategies run with both.",
     )
 
 
 def correlation_table(analysis: GridAnalysis) -> Table:
     rows = [[c.measure, c.target, _num(c.rho, "+.3f"), _p(c.p_value), c.n, c.note] for c in analysis.correlations]
     return Table(
-        "Spearman correlation of embedding quality with AL gains", ["measure", "target", "ρ", "p", "n", "note"],
+        "Spearman correlation of embedding quality with AL gains",
+        ["measure", "target", "ρ", "p", "n", "note"],
         rows,
         note="Over (embedding, dataset) cells with a random initial pool; p is scipy's two-sided p-value, "
-             "uncorrected for the number of correlations shown.",
+        "uncorrected for the number of correlations shown.",
     )
 
 

@@ -44,8 +44,14 @@ def friedman(scores: ScoreMatrix, treatments: Sequence[str]) -> FriedmanResult:
     df = k - 1
     f_stat, f_p = _iman_davenport(statistic, n, k)
     return FriedmanResult(
-        statistic=statistic, df=int(df), p_value=float(chi2.sf(statistic, df)), iman_davenport_f=f_stat,
-        iman_davenport_p=f_p, n_blocks=int(n), n_treatments=int(k), mean_ranks=ranking.mean_ranks,
+        statistic=statistic,
+        df=int(df),
+        p_value=float(chi2.sf(statistic, df)),
+        iman_davenport_f=f_stat,
+        iman_davenport_p=f_p,
+        n_blocks=int(n),
+        n_treatments=int(k),
+        mean_ranks=ranking.mean_ranks,
     )
 
 

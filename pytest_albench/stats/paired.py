@@ -141,4 +141,3 @@ def wilcoxon_two_sided(delta: np.ndarray) -> float:
         warnings.simplefilter("ignore", RuntimeWarning)
         p = float(wilcoxon(delta, zero_method="zsplit", alternative="two-sided").pvalue)
     return p if math.isnan(p) else min(1.0, p)  # NaN differences give NaN: no verdict, not p = 1
-

@@ -26,6 +26,7 @@ from .ranks import rank_treatments
 
 __all__ = ["POSTHOC_METHODS", "PostHoc", "cd_groups", "holm", "nemenyi", "nemenyi_q", "wilcoxon_holm"]
 
+
 @dataclass(frozen=True)
 class PostHoc:
     """Pairwise decisions after the omnibus test, and the groups a critical-difference diagram draws.
@@ -147,8 +148,9 @@ def cd_groups(order: Sequence[str], significant: dict[tuple[str, str], bool]) ->
     return groups
 
 
-def _posthoc(method: str, alpha: float, ranks: dict[str, float], cd: float | None,
-             p_values: dict[tuple[str, str], float]) -> PostHoc:
+def _posthoc(
+    method: str, alpha: float, ranks: dict[str, float], cd: float | None, p_values: dict[tuple[str, str], float]
+) -> PostHoc:
     order = sorted(ranks, key=lambda t: (ranks[t], t))
     significant = {pair: p < alpha for pair, p in p_values.items()}
     return PostHoc(method, float(alpha), ranks, cd, p_values, cd_groups(order, significant))

@@ -8,11 +8,10 @@ with its baseline is :mod:`pytest_albench.analysis.verdict`.
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Mapping
 import hashlib
+import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +47,7 @@ def baseline_from_case(case: CaseRecord) -> dict[str, Any]:
         "profile": case["profile"],
         "config": case["config"],
         "config_hash": case["config_hash"],
-        "per_seed": {
-            str(r["seed"]): {"aulc": r["aulc"], "final_accuracy": r["final_accuracy"]} for r in runs
-        },
+        "per_seed": {str(r["seed"]): {"aulc": r["aulc"], "final_accuracy": r["final_accuracy"]} for r in runs},
         "mean_curve": {
             "n_labeled": runs[0]["curve"]["n_labeled"],
             "accuracy": [float(v) for v in curves.mean(axis=0)],

@@ -63,8 +63,13 @@ class MergedResults:
         return sorted({s for f in self.files for s in f.seeds})
 
 
-def results_document(profile: str, seeds: Sequence[int], cases: Sequence[CaseRecord],
-                     missing: Sequence[str], shard: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def results_document(
+    profile: str,
+    seeds: Sequence[int],
+    cases: Sequence[CaseRecord],
+    missing: Sequence[str],
+    shard: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """The document ``--albench-json`` writes: cases in node-id order, so serial and xdist runs agree;
     a shard's file also says which shard of which grid it holds (``shard``)."""
     return {
@@ -109,22 +114,33 @@ def _load_journal(path: Path, label: str | None) -> ResultsFile:
         header, cases, _notes = read_journal(path)
     except JournalError as exc:
         raise ResultsFileError(str(exc)) from None
-    document = {"format_version": RESULTS_FORMAT_VERSION, "profile": header.get("profile", "?"),
-                "seeds": header.get("seeds"), "cases": cases, "missing": journal_missing(header, cases)}
+    document = {
+        "format_version": RESULTS_FORMAT_VERSION,
+        "profile": header.get("profile", "?"),
+        "seeds": header.get("seeds"),
+        "cases": cases,
+        "missing": journal_missing(header, cases),
+    }
     return _validate(document, str(path), label)
 
 
 def _validate(document: Any, where: str, label: str | None) -> ResultsFile:
     if not isinstance(document, dict):
-        raise ResultsFileError(f"results file {where} holds a JSON {type(document).__name__}, not an object; "
-                               "is it a results file written by --albench-json?")
+        raise ResultsFileError(
+            f"results file {where} holds a JSON {type(document).__name__}, not an object; "
+            "is it a results file written by --albench-json?"
+        )
     version = document.get("format_version")
     if version is None:
-        raise ResultsFileError(f"results file {where} has no 'format_version'; "
-                               "is it a results file written by --albench-json (not a baseline file)?")
+        raise ResultsFileError(
+            f"results file {where} has no 'format_version'; "
+            "is it a results file written by --albench-json (not a baseline file)?"
+        )
     if version != RESULTS_FORMAT_VERSION:
-        raise ResultsFileError(f"results file {where} has format_version {version!r}, this version of "
-                               f"pytest-albench reads {RESULTS_FORMAT_VERSION}; rerun the session to write it again")
+        raise ResultsFileError(
+            f"results file {where} has format_version {version!r}, this version of "
+            f"pytest-albench reads {RESULTS_FORMAT_VERSION}; rerun the session to write it again"
+        )
     cases = document.get("cases")
     if not isinstance(cases, list):
         problem = "has no 'cases' list" if cases is None else f"has 'cases' of type {type(cases).__name__}, not a list"
@@ -155,8 +171,10 @@ def parse_label(text: str) -> tuple[str, str]:
     if not sep or not path:
         raise ResultsFileError(f"--label {text!r}: use NAME=FILE, e.g. --label old=results-v1.json")
     if not _LABEL.match(name):
-        raise ResultsFileError(f"--label {text!r}: the name {name!r} must be letters, digits, '.', '_' or '-' "
-                               "(it becomes part of the variant, e.g. run=old)")
+        raise ResultsFileError(
+            f"--label {text!r}: the name {name!r} must be letters, digits, '.', '_' or '-' "
+            "(it becomes part of the variant, e.g. run=old)"
+        )
     return name, path
 
 

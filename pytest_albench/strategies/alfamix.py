@@ -143,8 +143,12 @@ def _grid_flips(
 
 @torch.no_grad()
 def _affine_flip_counts(
-    head: ProbaHead, x: torch.Tensor, rows: torch.Tensor, predicted: torch.Tensor,
-    anchors: torch.Tensor, alphas: Sequence[float],
+    head: ProbaHead,
+    x: torch.Tensor,
+    rows: torch.Tensor,
+    predicted: torch.Tensor,
+    anchors: torch.Tensor,
+    alphas: Sequence[float],
 ) -> torch.Tensor:
     """``count_flips`` for a head whose logits are affine in its input (the logistic head).
 
@@ -163,8 +167,12 @@ def _affine_flip_counts(
 
 @torch.no_grad()
 def _affine_flip_candidates(
-    head: ProbaHead, x: torch.Tensor, rows: torch.Tensor, predicted: torch.Tensor,
-    anchors: torch.Tensor, alphas: Sequence[float],
+    head: ProbaHead,
+    x: torch.Tensor,
+    rows: torch.Tensor,
+    predicted: torch.Tensor,
+    anchors: torch.Tensor,
+    alphas: Sequence[float],
 ) -> torch.Tensor:
     """``flip_candidates`` for an affine head, with the same answer as counting over the grid.
 

@@ -100,7 +100,10 @@ class StrategySpec:
     params: tuple[Param, ...] = ()
 
     def __call__(
-        self, inputs: QueryInputs, batch_size: int, rng: np.random.Generator,
+        self,
+        inputs: QueryInputs,
+        batch_size: int,
+        rng: np.random.Generator,
         params: Mapping[str, Any] | None = None,
     ) -> np.ndarray:
         return query(self, inputs, batch_size, rng, params)
@@ -111,7 +114,10 @@ class StrategySpec:
 
 
 def _spec_from(
-    name: str, obj: Any, needs: Iterable[str] | None, cold_start: bool | None,
+    name: str,
+    obj: Any,
+    needs: Iterable[str] | None,
+    cold_start: bool | None,
     params: Iterable[Param] | None = None,
 ) -> StrategySpec:
     if isinstance(obj, StrategySpec):
@@ -122,9 +128,7 @@ def _spec_from(
     declared = frozenset(needs if needs is not None else getattr(func, "needs", ()))
     unknown = declared - NEEDS
     if unknown:
-        raise StrategyError(
-            f"strategy {name!r} declares unknown needs {sorted(unknown)}; valid needs: {sorted(NEEDS)}"
-        )
+        raise StrategyError(f"strategy {name!r} declares unknown needs {sorted(unknown)}; valid needs: {sorted(NEEDS)}")
     cold = bool(cold_start if cold_start is not None else getattr(func, "cold_start", False))
     doc = inspect.getdoc(obj) or ""
     declared_params = check_declarations(name, func, params if params is not None else getattr(obj, "params", ()))
@@ -201,9 +205,7 @@ def validate_selection(spec: StrategySpec, selected: Any, inputs: QueryInputs, b
     return checked_indices(selected, batch_size, inputs.n_pool, f"strategy {spec.name!r}", labeled)
 
 
-def checked_indices(
-    selected: Any, size: int, n_pool: int, who: str, labeled: np.ndarray | None = None
-) -> np.ndarray:
+def checked_indices(selected: Any, size: int, n_pool: int, who: str, labeled: np.ndarray | None = None) -> np.ndarray:
     """The one selection validator: ``size`` distinct int64 indices into the pool, none of them ``labeled``.
 
     Strategies and initial-pool methods both hand back pool indices, and both must be refused for the

@@ -24,9 +24,7 @@ from .base import QueryInputs, register_strategy
 from .kernels import min_sqdist, sq_norms, sqdist_to_point, torch_generator
 
 
-def k_center_greedy(
-    x: torch.Tensor, labeled: torch.Tensor, batch_size: int, gen: torch.Generator
-) -> torch.Tensor:
+def k_center_greedy(x: torch.Tensor, labeled: torch.Tensor, batch_size: int, gen: torch.Generator) -> torch.Tensor:
     """Greedy k-center selection over the rows of ``x``.
 
     Parameters

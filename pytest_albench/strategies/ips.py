@@ -39,9 +39,7 @@ class InitialPoolMethod(Protocol):
     ) -> Any: ...
 
 
-IPS_METHODS: Registry[InitialPoolMethod] = Registry(
-    "initial pool method", entry_point_group="pytest_albench.ips"
-)
+IPS_METHODS: Registry[InitialPoolMethod] = Registry("initial pool method", entry_point_group="pytest_albench.ips")
 
 
 def register_ips(name: str, *, replace: bool = False) -> Callable[[InitialPoolMethod], InitialPoolMethod]:

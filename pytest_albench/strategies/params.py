@@ -50,8 +50,11 @@ class Param:
     def describe(self) -> str:
         """The valid values in words: ``"a float in [0, 1)"``, ``"an int >= 1 or None"``."""
         what = {
-            "int": "an int", "float": "a float", "floats": "a non-empty sequence of floats",
-            "bool": "a bool", "str": "a str",
+            "int": "an int",
+            "float": "a float",
+            "floats": "a non-empty sequence of floats",
+            "bool": "a bool",
+            "str": "a str",
         }[self.kind]
         limits = self._range_text()
         if limits:

@@ -231,9 +231,7 @@ def ball_graph_for(
     return graphs[key]
 
 
-def greedy_cover(
-    graph: BallGraph, labeled: torch.Tensor, batch_size: int, gen: torch.Generator
-) -> torch.Tensor:
+def greedy_cover(graph: BallGraph, labeled: torch.Tensor, batch_size: int, gen: torch.Generator) -> torch.Tensor:
     """Greedy maximum coverage on ``graph``; the batch is filled at random once nothing is left.
 
     Parameters
@@ -310,7 +308,5 @@ def probcover(
     (batch_size,) int64 pool indices, greedy picks first.
     """
     graph_gen, pick_gen = torch_generator(rng), torch_generator(rng)  # picks same whether memo hit
-    graph = ball_graph_for(
-        inputs, graph_gen, delta=delta, n_clusters=n_clusters, purity=purity, max_degree=max_degree
-    )
+    graph = ball_graph_for(inputs, graph_gen, delta=delta, n_clusters=n_clusters, purity=purity, max_degree=max_degree)
     return as_indices(greedy_cover(graph, inputs.labeled, batch_size, pick_gen))

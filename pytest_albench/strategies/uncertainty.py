@@ -67,14 +67,20 @@ def _register_uncertainty(
 
 
 least_confidence = _register_uncertainty(
-    "least_confidence", least_confidence_scores, largest=False,
+    "least_confidence",
+    least_confidence_scores,
+    largest=False,
     summary="Query the unlabeled points whose most likely class has the lowest probability.",
 )
 margin = _register_uncertainty(
-    "margin", margin_scores, largest=False,
+    "margin",
+    margin_scores,
+    largest=False,
     summary="Query the unlabeled points with the smallest gap between the two most likely classes.",
 )
 entropy = _register_uncertainty(
-    "entropy", entropy_scores, largest=True,
+    "entropy",
+    entropy_scores,
+    largest=True,
     summary="Query the unlabeled points whose predicted class distribution has the largest entropy.",
 )

@@ -52,7 +52,6 @@ def embedded_splits(dataset: str, encoder: str, data_dir: Path, cache_dir: str |
     )
 
 
-
 def gaussian_pool(n: int, d: int, n_classes: int, seed: int, spread: float) -> tuple[np.ndarray, np.ndarray]:
     """Class-clustered Gaussian embeddings: balanced labels, centres ~ N(0, spread² I), unit noise.
 
@@ -68,7 +67,6 @@ def gaussian_pool(n: int, d: int, n_classes: int, seed: int, spread: float) -> t
     return x, y
 
 
-
 def labeled_per_class(y: np.ndarray, per_class: int, seed: int) -> np.ndarray:
     """``per_class`` random indices of each class (all of a class if it has fewer), sorted."""
     rng = np.random.default_rng(seed)
@@ -79,12 +77,14 @@ def labeled_per_class(y: np.ndarray, per_class: int, seed: int) -> np.ndarray:
     return np.sort(np.concatenate(picks))
 
 
-
 def add_data_options(group: Any, synthetic: bool = True) -> None:
     """The pool options every script in benchmarks/perf shares: where the real pool comes from and,
     with ``synthetic``, the Gaussian fallback's switches and shape."""
-    group.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR) if DEFAULT_DATA_DIR.is_dir() else None,
-                       help="folder of offline datasets; ../shared/data next to the repo when present")
+    group.add_argument(
+        "--data-dir",
+        default=str(DEFAULT_DATA_DIR) if DEFAULT_DATA_DIR.is_dir() else None,
+        help="folder of offline datasets; ../shared/data next to the repo when present",
+    )
     group.add_argument("--dataset", default="banking77")
     group.add_argument("--encoder", default="minilm-l6")
     group.add_argument("--cache-dir", default=None, help="embedding cache (default: the project's)")

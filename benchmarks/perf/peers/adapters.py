@@ -47,8 +47,7 @@ PEER_LIBRARIES: dict[str, tuple[str, str, str]] = {
 DETERMINISTIC = frozenset({"least_confidence", "margin", "entropy", "coreset"})
 
 #: Default strategies of the benchmark: ours that have a counterpart in at least one peer.
-DEFAULT_STRATEGIES = ("random", "least_confidence", "margin", "entropy", "coreset", "typiclust",
-                      "probcover", "badge")
+DEFAULT_STRATEGIES = ("random", "least_confidence", "margin", "entropy", "coreset", "typiclust", "probcover", "badge")
 
 #: skactiveml's ProbCover default δ grid (``np.arange(0.2, 2.2, 0.2)``), meant for unit-norm
 #: embeddings; we pass it multiplied by the pool's feature scale, so it is the same grid in the
@@ -97,8 +96,12 @@ def _probcover_matrix_bytes(n: int, d: int, c: int) -> float:
 PEER_SPECS: dict[str, dict[str, PeerSpec]] = {
     "random": {
         "skactiveml": PeerSpec("skactiveml", "random", "RandomSampling"),
-        "small-text": PeerSpec("small-text", "random", "RandomSampling",
-                               note="small-text draws from numpy's global RNG (seeded before each call)"),
+        "small-text": PeerSpec(
+            "small-text",
+            "random",
+            "RandomSampling",
+            note="small-text draws from numpy's global RNG (seeded before each call)",
+        ),
     },
     "least_confidence": {
         "skactiveml": PeerSpec("skactiveml", "least_confidence", "UncertaintySampling(method='least_confident')"),
@@ -114,24 +117,44 @@ PEER_SPECS: dict[str, dict[str, PeerSpec]] = {
     },
     "coreset": {
         "skactiveml": PeerSpec("skactiveml", "coreset", "CoreSet"),
-        "small-text": PeerSpec("small-text", "coreset", "GreedyCoreset(distance_metric='euclidean', normalize=False)",
-                               note="recomputes distances to all centres every pick"),
+        "small-text": PeerSpec(
+            "small-text",
+            "coreset",
+            "GreedyCoreset(distance_metric='euclidean', normalize=False)",
+            note="recomputes distances to all centres every pick",
+        ),
     },
     "typiclust": {
-        "skactiveml": PeerSpec("skactiveml", "typiclust", "TypiClust",
-                               note="k-means with |L| + B clusters (ours caps at 500)"),
+        "skactiveml": PeerSpec(
+            "skactiveml", "typiclust", "TypiClust", note="k-means with |L| + B clusters (ours caps at 500)"
+        ),
     },
     "probcover": {
-        "skactiveml": PeerSpec("skactiveml", "probcover", "ProbCover(n_classes=C, deltas=default grid × scale)",
-                               time_growth=2, memory_growth=2, min_bytes=_probcover_matrix_bytes,
-                               note="N × N distance matrix cached on the strategy object"),
+        "skactiveml": PeerSpec(
+            "skactiveml",
+            "probcover",
+            "ProbCover(n_classes=C, deltas=default grid × scale)",
+            time_growth=2,
+            memory_growth=2,
+            min_bytes=_probcover_matrix_bytes,
+            note="N × N distance matrix cached on the strategy object",
+        ),
     },
     "badge": {
-        "skactiveml": PeerSpec("skactiveml", "badge", "Badge", min_bytes=_skactiveml_badge_bytes,
-                               note="builds the (N, C·d) gradient embedding"),
-        "small-text": PeerSpec("small-text", "badge", "BADGE(num_classes=C)", min_bytes=_small_text_badge_bytes,
-                               note="builds the (N, C·d) gradient embedding; k-means++ seeding from an "
-                               "unseeded RandomState"),
+        "skactiveml": PeerSpec(
+            "skactiveml",
+            "badge",
+            "Badge",
+            min_bytes=_skactiveml_badge_bytes,
+            note="builds the (N, C·d) gradient embedding",
+        ),
+        "small-text": PeerSpec(
+            "small-text",
+            "badge",
+            "BADGE(num_classes=C)",
+            min_bytes=_small_text_badge_bytes,
+            note="builds the (N, C·d) gradient embedding; k-means++ seeding from an unseeded RandomState",
+        ),
     },
 }
 
@@ -247,8 +270,9 @@ class SkactivemlAdapter:
         if s == "typiclust":
             return p.TypiClust(missing_label=self._missing)
         if s == "probcover":
-            return p.ProbCover(n_classes=self.n_classes, deltas=SKACTIVEML_PROBCOVER_DELTAS * cycle.scale,
-                               missing_label=self._missing)
+            return p.ProbCover(
+                n_classes=self.n_classes, deltas=SKACTIVEML_PROBCOVER_DELTAS * cycle.scale, missing_label=self._missing
+            )
         if s == "badge":
             return p.Badge(missing_label=self._missing)
         raise ValueError(f"no scikit-activeml counterpart for {s!r}")

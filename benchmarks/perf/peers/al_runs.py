@@ -56,8 +56,9 @@ def al_seeds_within(seeds: Sequence[int], seconds_per_seed: float, cap_s: float)
     return list(seeds[: max(0, int(cap_s // seconds_per_seed))])
 
 
-def run_al(adapter: Any, base: pa.CycleInputs, x_test: np.ndarray, y_test: np.ndarray, task: PeerTask,
-           seed: int) -> list[float]:
+def run_al(
+    adapter: Any, base: pa.CycleInputs, x_test: np.ndarray, y_test: np.ndarray, task: PeerTask, seed: int
+) -> list[float]:
     """Test accuracy after 0..``al_cycles`` queries of ``adapter`` from the shared labeled set.
 
     Each cycle: the side queries ``batch`` points, they are labeled, a fresh scikit-learn
@@ -100,8 +101,9 @@ def aulc(accuracies: Sequence[float]) -> float:
     return float(np.mean(accuracies))
 
 
-def run_al_per_side(task: PeerTask, test_path: str, adapters: dict[str, Any], base: pa.CycleInputs,
-                    result: TaskResult) -> None:
+def run_al_per_side(
+    task: PeerTask, test_path: str, adapters: dict[str, Any], base: pa.CycleInputs, result: TaskResult
+) -> None:
     """The short AL runs of every side whose query worked, as many seeds as fit in the AL time cap.
 
     The test split (``test_path``) is scaled with the pool's feature scale (``base.scale``), as the loop does.
@@ -116,12 +118,13 @@ def run_al_per_side(task: PeerTask, test_path: str, adapters: dict[str, Any], ba
         per_seed = al_seconds_per_seed(result.phases, side, task.al_cycles)
         seeds = al_seeds_within(task.al_seeds, per_seed, task.al_time_cap)
         if not seeds:
-            result.al_notes[side] = (f"skipped (est. {per_seed:,.0f} s per run > AL cap "
-                                     f"{task.al_time_cap:g} s)")
+            result.al_notes[side] = f"skipped (est. {per_seed:,.0f} s per run > AL cap {task.al_time_cap:g} s)"
             continue
         if len(seeds) < len(task.al_seeds):
-            result.al_notes[side] = (f"{len(seeds)} of {len(task.al_seeds)} seeds (est. {per_seed:,.0f} s per "
-                                     f"run, AL cap {task.al_time_cap:g} s)")
+            result.al_notes[side] = (
+                f"{len(seeds)} of {len(task.al_seeds)} seeds (est. {per_seed:,.0f} s per "
+                f"run, AL cap {task.al_time_cap:g} s)"
+            )
         try:
             result.al[side] = {s: run_al(adapter, base, x_test, y_test, task, s) for s in seeds}
         except Exception as exc:  # noqa: BLE001 - report, keep the other sides' curves

@@ -60,30 +60,59 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     names = strategy_names()
     p = argparse.ArgumentParser(
         prog="python -m benchmarks.perf.peers",
-        description=("Time one query of our strategies and of their scikit-activeml / small-text counterparts on "
-                     "the same pool, labeled set and fitted LogisticRegression (alternating calls, median of "
-                     "--repeats after a warm-up), with peak extra memory, selection overlap and, for randomised "
-                     "strategies, a short AL run per side."),
+        description=(
+            "Time one query of our strategies and of their scikit-activeml / small-text counterparts on "
+            "the same pool, labeled set and fitted LogisticRegression (alternating calls, median of "
+            "--repeats after a warm-up), with peak extra memory, selection overlap and, for randomised "
+            "strategies, a short AL run per side."
+        ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--strategies", nargs="+", default=list(pa.DEFAULT_STRATEGIES), metavar="NAME",
-                   help=f"our strategies (registered: {', '.join(names)}); those without a counterpart run "
-                   "on our side only")
-    p.add_argument("--peers", nargs="+", default=list(pa.PEER_LIBRARIES), choices=list(pa.PEER_LIBRARIES),
-                   help="peer libraries to compare with")
-    p.add_argument("--sizes", type=_size_list, default=["full"],
-                   help="pool sizes N, comma-separated: below the pool a seeded subsample, within 1%% of it (or "
-                   "'full') the whole pool, above it tiled copies with jitter; e.g. 2500,10000,40000")
+    p.add_argument(
+        "--strategies",
+        nargs="+",
+        default=list(pa.DEFAULT_STRATEGIES),
+        metavar="NAME",
+        help=f"our strategies (registered: {', '.join(names)}); those without a counterpart run on our side only",
+    )
+    p.add_argument(
+        "--peers",
+        nargs="+",
+        default=list(pa.PEER_LIBRARIES),
+        choices=list(pa.PEER_LIBRARIES),
+        help="peer libraries to compare with",
+    )
+    p.add_argument(
+        "--sizes",
+        type=_size_list,
+        default=["full"],
+        help="pool sizes N, comma-separated: below the pool a seeded subsample, within 1%% of it (or "
+        "'full') the whole pool, above it tiled copies with jitter; e.g. 2500,10000,40000",
+    )
     p.add_argument("--device", default="cpu", help="our side: auto, cpu, cuda or cuda:N (peers are CPU-only)")
-    p.add_argument("--threads", type=int, default=1,
-                   help="torch threads and BLAS/OpenMP threads (threadpoolctl + env) in the workers; 0: library "
-                   "defaults. 1 is the only meaningful choice on a shared machine (see README)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads and BLAS/OpenMP threads (threadpoolctl + env) in the workers; 0: library "
+        "defaults. 1 is the only meaningful choice on a shared machine (see README)",
+    )
     p.add_argument("--repeats", type=int, default=3, help="timed calls per side after one warm-up call")
-    p.add_argument("--peer-time-cap", type=float, default=60.0, metavar="SECONDS",
-                   help="a call whose warm-up exceeds this is timed once; at a larger N, a peer whose "
-                   "extrapolated time exceeds it is skipped")
-    p.add_argument("--peer-memory-cap-gib", type=float, default=8.0, metavar="GIB",
-                   help="skip a peer whose extrapolated (or a-priori) peak memory exceeds this")
+    p.add_argument(
+        "--peer-time-cap",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="a call whose warm-up exceeds this is timed once; at a larger N, a peer whose "
+        "extrapolated time exceeds it is skipped",
+    )
+    p.add_argument(
+        "--peer-memory-cap-gib",
+        type=float,
+        default=8.0,
+        metavar="GIB",
+        help="skip a peer whose extrapolated (or a-priori) peak memory exceeds this",
+    )
     p.add_argument("--batch", type=int, default=100, help="query size")
     p.add_argument("--per-class", type=int, default=10, help="labeled points per class before the query")
     p.add_argument("--seed", type=int, default=0, help="labeled set, subsample/tiling and call seeds")
@@ -92,17 +121,30 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     al = p.add_argument_group("short AL runs (randomised strategies, at the whole-pool size only)")
     al.add_argument("--al-cycles", type=int, default=5, help="queries per AL run; 0 turns the AL runs off")
     al.add_argument("--al-seeds", type=_int_list, default=[0, 1], help="comma-separated seeds, one AL run each")
-    al.add_argument("--al-time-cap", type=float, default=900.0, metavar="SECONDS",
-                    help="per strategy and side: run only as many seeds as fit in this much estimated query "
-                    "time (measured median × cycles); none if one run does not fit")
+    al.add_argument(
+        "--al-time-cap",
+        type=float,
+        default=900.0,
+        metavar="SECONDS",
+        help="per strategy and side: run only as many seeds as fit in this much estimated query "
+        "time (measured median × cycles); none if one run does not fit",
+    )
     data = p.add_argument_group("data")
     add_data_options(data)
     data.add_argument("--synthetic-rows", type=int, default=10_000, help="rows of a synthetic pool")
-    data.add_argument("--base-rows", type=int, default=None,
-                      help="(testing) first subsample the pool to this many rows, so small --sizes above it "
-                      "exercise the tiling path cheaply")
-    data.add_argument("--tile-jitter", type=float, default=0.01,
-                      help="std of the Gaussian jitter of tiled copies, as a fraction of the RMS coordinate")
+    data.add_argument(
+        "--base-rows",
+        type=int,
+        default=None,
+        help="(testing) first subsample the pool to this many rows, so small --sizes above it "
+        "exercise the tiling path cheaply",
+    )
+    data.add_argument(
+        "--tile-jitter",
+        type=float,
+        default=0.01,
+        help="std of the Gaussian jitter of tiled copies, as a fraction of the RMS coordinate",
+    )
     out = p.add_argument_group("output")
     out.add_argument("--markdown", action="store_true", help="print tables as Markdown")
     out.add_argument("--json", default=None, metavar="PATH", help="also write all raw numbers here")
@@ -133,8 +175,10 @@ def _print_header(args: argparse.Namespace, device: str) -> tuple[dict[str, pa.P
     and, for each missing one, why."""
     for line in machine_lines(device):
         print(line)
-    print(f"threads per worker: {args.threads or 'library defaults'} (torch intra-op; BLAS/OpenMP via "
-          "threadpoolctl and OMP/MKL/OPENBLAS_NUM_THREADS). Peers always run on the CPU.")
+    print(
+        f"threads per worker: {args.threads or 'library defaults'} (torch intra-op; BLAS/OpenMP via "
+        "threadpoolctl and OMP/MKL/OPENBLAS_NUM_THREADS). Peers always run on the CPU."
+    )
     libs = pa.find_peer_libraries(list(args.peers))
     unavailable = {k: lib.problem for k, lib in libs.items() if not lib.available}
     for key, lib in libs.items():
@@ -146,13 +190,26 @@ def _print_header(args: argparse.Namespace, device: str) -> tuple[dict[str, pa.P
     if unavailable:
         print(f"Only our side is measured for missing peers. To compare: {pa.INSTALL_HINT}")
     libraries = list(args.peers)
-    print("counterparts: " + "; ".join(
-        f"{s} → " + (", ".join(f"{SIDE_TITLES[lib]} {spec.display}" for lib, spec in pa.PEER_SPECS.get(s, {}).items()
-                               if lib in libraries) or "none")
-        for s in args.strategies))
-    print(f"memory: peak RSS increase during a call (sampled every {args.sample_ms:g} ms in the warm-up, "
-          "ru_maxrss in all calls); our side on CUDA: torch.cuda.max_memory_allocated. One fresh spawned process "
-          "per (strategy, N); sides alternate inside it.")
+    print(
+        "counterparts: "
+        + "; ".join(
+            f"{s} → "
+            + (
+                ", ".join(
+                    f"{SIDE_TITLES[lib]} {spec.display}"
+                    for lib, spec in pa.PEER_SPECS.get(s, {}).items()
+                    if lib in libraries
+                )
+                or "none"
+            )
+            for s in args.strategies
+        )
+    )
+    print(
+        f"memory: peak RSS increase during a call (sampled every {args.sample_ms:g} ms in the warm-up, "
+        "ru_maxrss in all calls); our side on CUDA: torch.cuda.max_memory_allocated. One fresh spawned process "
+        "per (strategy, N); sides alternate inside it."
+    )
     return libs, unavailable
 
 
@@ -175,8 +232,15 @@ class _Benchmark:
             spec = pa.PEER_SPECS.get(strategy, {}).get(lib)
             if spec is None:
                 continue
-            decision = decide_peer(spec, n, d, n_classes, self.history.get((strategy, lib)),
-                                   args.peer_time_cap, args.peer_memory_cap_gib * GIB)
+            decision = decide_peer(
+                spec,
+                n,
+                d,
+                n_classes,
+                self.history.get((strategy, lib)),
+                args.peer_time_cap,
+                args.peer_memory_cap_gib * GIB,
+            )
             report.skipped[(strategy, lib)] = decision
             if decision.run:
                 run_libs.append(lib)
@@ -190,8 +254,9 @@ class _Benchmark:
         for lib in run_libs:
             ms = [p.sides[lib] for p in result.phases if lib in p.sides and not p.sides[lib].error]
             if ms:
-                self.history[(strategy, lib)] = Cost(n, max((m.median_ms or 0.0) for m in ms) / 1000.0,
-                                                     max(m.peak_mib for m in ms) * MIB)
+                self.history[(strategy, lib)] = Cost(
+                    n, max((m.median_ms or 0.0) for m in ms) / 1000.0, max(m.peak_mib for m in ms) * MIB
+                )
         if strategy in pa.DETERMINISTIC:
             first = result.phases[0].sides
             for lib in run_libs:
@@ -200,13 +265,16 @@ class _Benchmark:
                     continue
                 ov = selection_overlap(ours.selection, m.selection, self.args.batch)
                 if ov < 1.0:
-                    msg = (f"!!! WARNING: {strategy} is deterministic but ours and {SIDE_TITLES[lib]} picked "
-                           f"different points at N={n:,}: overlap {ov:.2f} < 1.0")
+                    msg = (
+                        f"!!! WARNING: {strategy} is deterministic but ours and {SIDE_TITLES[lib]} picked "
+                        f"different points at N={n:,}: overlap {ov:.2f} < 1.0"
+                    )
                     self.overlap_warnings.append(msg)
                     print(msg, flush=True)
 
-    def run_size(self, n: int, rows: int, x0: np.ndarray, y0: np.ndarray, n_classes: int, tmp: Path,
-                 test_path: str | None) -> SizeReport:
+    def run_size(
+        self, n: int, rows: int, x0: np.ndarray, y0: np.ndarray, n_classes: int, tmp: Path, test_path: str | None
+    ) -> SizeReport:
         """Every strategy at pool size ``n``, each in its own task; returns what was measured."""
         args = self.args
         xn, yn, how = resize_pool(x0, y0, n, args.seed, args.tile_jitter)
@@ -216,13 +284,31 @@ class _Benchmark:
         print(f"\n=== N = {n:,} × {xn.shape[1]}: {how}", flush=True)
         for strategy in args.strategies:
             run_libs = self.peers_to_run(strategy, n, xn.shape[1], n_classes, report)
-            task = PeerTask(strategy, str(pool_path), test_path if n == rows else None, tuple(run_libs),
-                            args.batch, args.per_class, args.repeats, self.device, args.peer_time_cap, args.threads,
-                            args.seed, args.sample_ms, args.n_samples, args.lr_max_iter,
-                            args.al_cycles if n == rows else 0, tuple(args.al_seeds), args.al_time_cap)
+            task = PeerTask(
+                strategy,
+                str(pool_path),
+                test_path if n == rows else None,
+                tuple(run_libs),
+                args.batch,
+                args.per_class,
+                args.repeats,
+                self.device,
+                args.peer_time_cap,
+                args.threads,
+                args.seed,
+                args.sample_ms,
+                args.n_samples,
+                args.lr_max_iter,
+                args.al_cycles if n == rows else 0,
+                tuple(args.al_seeds),
+                args.al_time_cap,
+            )
             t0 = time.perf_counter()
-            print(f"  ... {strategy} at N={n:,} (ours{''.join(' + ' + SIDE_TITLES[lib] for lib in run_libs)})",
-                  file=sys.stderr, flush=True)
+            print(
+                f"  ... {strategy} at N={n:,} (ours{''.join(' + ' + SIDE_TITLES[lib] for lib in run_libs)})",
+                file=sys.stderr,
+                flush=True,
+            )
             result = self.runner(task)
             print(f"      done in {time.perf_counter() - t0:.1f} s; {load_line()}", file=sys.stderr, flush=True)
             report.results.append(result)
@@ -239,10 +325,12 @@ def _print_size_tables(args: argparse.Namespace, report: SizeReport, libraries: 
     print_table(size_table_headers(libraries), size_table_rows(report, libraries), args.markdown)
     headers, al_rows = al_table(report, libraries)
     if al_rows:
-        print(f"\nShort AL runs at N = {report.n:,}: {args.al_cycles} cycle(s) × {args.batch} from the same "
-              f"{args.per_class}/class labeled set, a fresh LogisticRegression per cycle, test accuracy on "
-              f"{test_label} test; AULC = mean accuracy over the {args.al_cycles + 1} points (start "
-              f"included): mean (per seed); final = accuracy after the last cycle")
+        print(
+            f"\nShort AL runs at N = {report.n:,}: {args.al_cycles} cycle(s) × {args.batch} from the same "
+            f"{args.per_class}/class labeled set, a fresh LogisticRegression per cycle, test accuracy on "
+            f"{test_label} test; AULC = mean accuracy over the {args.al_cycles + 1} points (start "
+            f"included): mean (per seed); final = accuracy after the last cycle"
+        )
         print_table(headers, al_rows, args.markdown)
 
 
@@ -261,26 +349,34 @@ def _run_sizes(args: argparse.Namespace, device: str, bench: _Benchmark) -> None
         if base.x_test is not None and base.y_test is not None and args.al_cycles > 0:
             test_path = str(tmp / "test.npz")
             np.savez(test_path, x=base.x_test, y=base.y_test)
-        print(f"sizes: {', '.join(f'{n:,}' for n in sizes)}; labeled: {args.per_class} per class; query {args.batch}; "
-              f"features × feature_scale of each pool (same matrix for every side); LogisticRegression lbfgs C=1, "
-              f"max_iter={args.lr_max_iter}")
+        print(
+            f"sizes: {', '.join(f'{n:,}' for n in sizes)}; labeled: {args.per_class} per class; query {args.batch}; "
+            f"features × feature_scale of each pool (same matrix for every side); LogisticRegression lbfgs C=1, "
+            f"max_iter={args.lr_max_iter}"
+        )
         set_thread_env(args.threads)
         for n in sizes:
             report = bench.run_size(n, rows, x0, y0, base.n_classes, tmp, test_path)
             _print_size_tables(args, report, bench.libraries, base.label)
 
 
-def _write_json(path: str, argv: Sequence[str] | None, device: str, libs: dict[str, pa.PeerLibrary],
-                bench: _Benchmark) -> None:
+def _write_json(
+    path: str, argv: Sequence[str] | None, device: str, libs: dict[str, pa.PeerLibrary], bench: _Benchmark
+) -> None:
     import json
 
     payload = {
-        "machine": machine_lines(device), "argv": sys.argv[1:] if argv is None else list(argv),
+        "machine": machine_lines(device),
+        "argv": sys.argv[1:] if argv is None else list(argv),
         "peers": {k: dataclasses.asdict(v) for k, v in libs.items()},
         "sizes": [
-            {"n": r.n, "how": r.how, "unavailable": r.unavailable,
-             "skipped": {f"{s}/{lib}": dataclasses.asdict(d) for (s, lib), d in r.skipped.items()},
-             "results": [dataclasses.asdict(res) for res in r.results]}
+            {
+                "n": r.n,
+                "how": r.how,
+                "unavailable": r.unavailable,
+                "skipped": {f"{s}/{lib}": dataclasses.asdict(d) for (s, lib), d in r.skipped.items()},
+                "results": [dataclasses.asdict(res) for res in r.results],
+            }
             for r in bench.reports
         ],
         "overlap_warnings": bench.overlap_warnings,

@@ -54,8 +54,10 @@ class OursAdapter:
         torch = self._torch
         clf = cycle.clf
         if not np.array_equal(clf.classes_, np.arange(cycle.n_classes)):
-            raise ValueError(f"the fitted classifier knows classes {clf.classes_.tolist()[:10]}..., "
-                             f"expected 0..{cycle.n_classes - 1}; every class needs a labeled point")
+            raise ValueError(
+                f"the fitted classifier knows classes {clf.classes_.tolist()[:10]}..., "
+                f"expected 0..{cycle.n_classes - 1}; every class needs a labeled point"
+            )
         head = LogisticHead(n_classes=cycle.n_classes)
         # (d, C) as the transpose of the contiguous (C, d) coef_: the layout LogisticHead.fit stores
         head.weight = torch.tensor(clf.coef_, dtype=self.x.dtype, device=self.device).T

@@ -43,8 +43,9 @@ def _float64_proba(cycle: pa.CycleInputs) -> np.ndarray:
     return proba
 
 
-def diagnose_mismatch(strategy: str, lib: str, ours: Sequence[int], peer: Sequence[int],
-                      cycle: pa.CycleInputs) -> list[str]:
+def diagnose_mismatch(
+    strategy: str, lib: str, ours: Sequence[int], peer: Sequence[int], cycle: pa.CycleInputs
+) -> list[str]:
     """Lines explaining where a deterministic strategy's selections part, computed in float64.
 
     Uncertainty: the exact (float64) rank and score of every point only one side picked, next to
@@ -54,8 +55,10 @@ def diagnose_mismatch(strategy: str, lib: str, ours: Sequence[int], peer: Sequen
     """
     only_ours = sorted(set(ours) - set(peer))
     only_peer = sorted(set(peer) - set(ours))
-    head = (f"{strategy} vs {lib}: {len(only_ours)} of {cycle.batch} picks differ "
-            f"(only ours: {only_ours[:8]}, only {lib}: {only_peer[:8]})")
+    head = (
+        f"{strategy} vs {lib}: {len(only_ours)} of {cycle.batch} picks differ "
+        f"(only ours: {only_ours[:8]}, only {lib}: {only_peer[:8]})"
+    )
     lines = [head]
     unl = np.flatnonzero(~cycle.labeled)
     if strategy in ("least_confidence", "margin", "entropy"):
@@ -72,8 +75,9 @@ def diagnose_mismatch(strategy: str, lib: str, ours: Sequence[int], peer: Sequen
         rank[order] = np.arange(order.size)
         pos = {int(i): k for k, i in enumerate(unl)}
         b = cycle.batch
-        lines.append(f"  float64 scores at the boundary: #{b} {score[order[b - 1]]:.9g}, "
-                     f"#{b + 1} {score[order[b]]:.9g}")
+        lines.append(
+            f"  float64 scores at the boundary: #{b} {score[order[b - 1]]:.9g}, #{b + 1} {score[order[b]]:.9g}"
+        )
         for who, pts in (("ours", only_ours), (lib, only_peer)):
             for i in pts[:5]:
                 k = pos[int(i)]
@@ -90,6 +94,8 @@ def diagnose_mismatch(strategy: str, lib: str, ours: Sequence[int], peer: Sequen
             centres = np.concatenate([np.flatnonzero(cycle.labeled), np.asarray(seq_o[:step], dtype=np.int64)])
             for who, i in (("ours", seq_o[step]), (lib, seq_p[step])):
                 dist = np.sqrt(((x[centres] - x[i]) ** 2).sum(axis=1)).min()
-                lines.append(f"  first difference at pick {step + 1}: {who} picked {i}, exact distance to "
-                             f"the chosen set {dist:.9g}")
+                lines.append(
+                    f"  first difference at pick {step + 1}: {who} picked {i}, exact distance to "
+                    f"the chosen set {dist:.9g}"
+                )
     return lines

@@ -63,8 +63,14 @@ def resize_pool(x: np.ndarray, y: np.ndarray, n: int, seed: int, jitter: float) 
         keep = np.sort(np.random.default_rng([seed, n]).choice(rows, n, replace=False))
         return x[keep], y[keep], f"seeded subsample of {n} of the {rows} rows"
     xt, yt = tile_with_jitter(x, y, n, seed, jitter)
-    return xt, yt, (f"{rows} rows tiled {math.ceil(n / rows)}x with seeded Gaussian jitter "
-                    f"(σ = {jitter:g} × RMS coordinate; copy 0 exact, copies add no exact duplicates), first {n} rows")
+    return (
+        xt,
+        yt,
+        (
+            f"{rows} rows tiled {math.ceil(n / rows)}x with seeded Gaussian jitter "
+            f"(σ = {jitter:g} × RMS coordinate; copy 0 exact, copies add no exact duplicates), first {n} rows"
+        ),
+    )
 
 
 @dataclass
@@ -100,15 +106,28 @@ def load_base_data(args: argparse.Namespace, device: str) -> BaseData:
             reason = f"real data unavailable ({type(exc).__name__}: {exc})"
         else:
             label = f"{args.dataset}/{args.encoder}"
-            return BaseData(x, y, c, x_test, y_test,
-                            f"pool: {label}, train + validation embeddings, {x.shape[0]} x {x.shape[1]}, {c} "
-                            f"classes; test split {x_test.shape[0]} rows (prepared in "
-                            f"{time.perf_counter() - t0:.1f} s, embedding cache used when warm)", label)
+            return BaseData(
+                x,
+                y,
+                c,
+                x_test,
+                y_test,
+                f"pool: {label}, train + validation embeddings, {x.shape[0]} x {x.shape[1]}, {c} "
+                f"classes; test split {x_test.shape[0]} rows (prepared in "
+                f"{time.perf_counter() - t0:.1f} s, embedding cache used when warm)",
+                label,
+            )
     if args.require_real:
         raise SystemExit(f"--require-real: {reason}")
     n_test = max(args.synthetic_rows // 4, args.classes)
     xa, ya = gaussian_pool(args.synthetic_rows + n_test, args.dim, args.classes, args.seed, 1.0)
-    return BaseData(xa[: args.synthetic_rows], ya[: args.synthetic_rows], args.classes, xa[args.synthetic_rows:],
-                    ya[args.synthetic_rows:],
-                    f"pool: SYNTHETIC class-clustered Gaussian embeddings {args.synthetic_rows} x {args.dim}, "
-                    f"{args.classes} classes, because {reason}", "synthetic")
+    return BaseData(
+        xa[: args.synthetic_rows],
+        ya[: args.synthetic_rows],
+        args.classes,
+        xa[args.synthetic_rows :],
+        ya[args.synthetic_rows :],
+        f"pool: SYNTHETIC class-clustered Gaussian embeddings {args.synthetic_rows} x {args.dim}, "
+        f"{args.classes} classes, because {reason}",
+        "synthetic",
+    )

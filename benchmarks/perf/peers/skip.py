@@ -38,8 +38,9 @@ def growth_word(exponent: int) -> str:
     return {1: "linear", 2: "quadratic"}.get(exponent, f"N^{exponent}")
 
 
-def decide_peer(spec: pa.PeerSpec, n: int, d: int, c: int, previous: Cost | None,
-                cap_s: float, cap_bytes: float) -> SkipDecision:
+def decide_peer(
+    spec: pa.PeerSpec, n: int, d: int, c: int, previous: Cost | None, cap_s: float, cap_bytes: float
+) -> SkipDecision:
     """Skip a peer at size ``n`` when its extrapolated time or memory exceeds the caps.
 
     Time and memory at the previous (smaller) size are scaled by (n / n_prev)^growth with the
@@ -55,8 +56,10 @@ def decide_peer(spec: pa.PeerSpec, n: int, d: int, c: int, previous: Cost | None
             est_s = previous.time_s * ratio**spec.time_growth
         if previous.peak_bytes is not None:
             est_b = previous.peak_bytes * ratio**spec.memory_growth
-        basis = (f"{growth_word(spec.time_growth)} time / {growth_word(spec.memory_growth)} memory "
-                 f"from N={previous.n}{'' if previous.measured else ' (itself estimated)'}")
+        basis = (
+            f"{growth_word(spec.time_growth)} time / {growth_word(spec.memory_growth)} memory "
+            f"from N={previous.n}{'' if previous.measured else ' (itself estimated)'}"
+        )
     if spec.min_bytes is not None:
         prior = spec.min_bytes(n, d, c)
         if est_b is None or prior > est_b:
@@ -65,6 +68,5 @@ def decide_peer(spec: pa.PeerSpec, n: int, d: int, c: int, previous: Cost | None
     if est_s is not None and est_s > cap_s:
         return SkipDecision(False, f"est. {est_s:,.3g} s > cap {cap_s:g} s ({basis})", est_s, est_b)
     if est_b is not None and est_b > cap_bytes:
-        return SkipDecision(False, f"est. {est_b / GIB:,.1f} GiB > cap {cap_bytes / GIB:g} GiB ({basis})",
-                            est_s, est_b)
+        return SkipDecision(False, f"est. {est_b / GIB:,.1f} GiB > cap {cap_bytes / GIB:g} GiB ({basis})", est_s, est_b)
     return SkipDecision(True, "", est_s, est_b)

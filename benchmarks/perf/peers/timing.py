@@ -30,8 +30,9 @@ def call_seed(seed: int, call: int) -> int:
     return int(np.random.default_rng([seed, call]).integers(2**31 - 1))
 
 
-def _call(adapter: Any, state: Any, cycle: pa.CycleInputs, seed: int, sample: bool,
-          sample_ms: float) -> tuple[float, int, np.ndarray]:
+def _call(
+    adapter: Any, state: Any, cycle: pa.CycleInputs, seed: int, sample: bool, sample_ms: float
+) -> tuple[float, int, np.ndarray]:
     """One timed query of one side with its memory probe: (seconds, peak extra bytes, selection)."""
     device = adapter.device if isinstance(adapter, OursAdapter) else "cpu"
     probe = PeakProbe(device, sample_ms / 1000.0, sample=sample)
@@ -51,8 +52,14 @@ class _Phase:
     reuses that side's state (the memo an earlier call filled).
     """
 
-    def __init__(self, task: PeerTask, adapters: dict[str, Any], cycle: pa.CycleInputs,
-                 states: dict[str, Any] | None, seed_base: int) -> None:
+    def __init__(
+        self,
+        task: PeerTask,
+        adapters: dict[str, Any],
+        cycle: pa.CycleInputs,
+        states: dict[str, Any] | None,
+        seed_base: int,
+    ) -> None:
         self.task, self.adapters, self.cycle, self.states, self.seed_base = task, adapters, cycle, states, seed_base
         self.sides = {s: SideMeasure(s, "ours" if s == "ours" else adapters[s].spec.display) for s in adapters}
         self.last_state: dict[str, Any] = {}
@@ -67,8 +74,9 @@ class _Phase:
         for side, adapter in self.adapters.items():
             state = self.state_for(side)
             try:
-                dt, peak, picked = _call(adapter, state, cycle, call_seed(task.seed, self.seed_base), True,
-                                         task.sample_ms)
+                dt, peak, picked = _call(
+                    adapter, state, cycle, call_seed(task.seed, self.seed_base), True, task.sample_ms
+                )
             except Exception as exc:  # noqa: BLE001 - one broken side must not hide the others
                 self.sides[side].error = f"{type(exc).__name__}: {exc}"
                 continue
@@ -93,8 +101,9 @@ class _Phase:
                     continue
                 state = self.state_for(side)
                 try:
-                    dt, peak, _ = _call(adapter, state, self.cycle, call_seed(task.seed, self.seed_base + 1 + r),
-                                        False, task.sample_ms)
+                    dt, peak, _ = _call(
+                        adapter, state, self.cycle, call_seed(task.seed, self.seed_base + 1 + r), False, task.sample_ms
+                    )
                 except Exception as exc:  # noqa: BLE001
                     m.error = f"{type(exc).__name__}: {exc}"
                     continue

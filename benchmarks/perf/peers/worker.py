@@ -43,8 +43,10 @@ def _load_scaled_pool(pool_path: str) -> tuple[np.ndarray, np.ndarray, int, floa
         x_raw, y, n_classes = data["x"], data["y"].astype(np.int64), int(data["n_classes"])
     missing = sorted(set(range(n_classes)) - set(np.unique(y).tolist()))
     if missing:
-        raise ValueError(f"the pool of {len(y)} rows has no point of classes {missing[:10]}; "
-                         "use a larger size (every class needs a labeled point)")
+        raise ValueError(
+            f"the pool of {len(y)} rows has no point of classes {missing[:10]}; "
+            "use a larger size (every class needs a labeled point)"
+        )
     scale = feature_scale(x_raw)
     x = np.ascontiguousarray(x_raw, dtype=np.float32) * np.float32(scale)  # as the loop does
     return x, y, n_classes, scale

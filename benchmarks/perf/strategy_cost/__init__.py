@@ -36,6 +36,15 @@ from .cli import main, parse_args, print_table
 from .worker import STRATEGY_NOTES, PoolSpec, Row, Task, WorkerResult, load_pool, run_in_fresh_process, run_task
 
 __all__ = [
-    "STRATEGY_NOTES", "PoolSpec", "Row", "Task", "WorkerResult", "load_pool", "main", "parse_args", "print_table",
-    "run_in_fresh_process", "run_task",
+    "STRATEGY_NOTES",
+    "PoolSpec",
+    "Row",
+    "Task",
+    "WorkerResult",
+    "load_pool",
+    "main",
+    "parse_args",
+    "print_table",
+    "run_in_fresh_process",
+    "run_task",
 ]

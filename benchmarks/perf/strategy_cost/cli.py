@@ -34,12 +34,21 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    p.add_argument("--strategies", nargs="*", default=None, metavar="NAME",
-                   help=f"strategies at the main setting; all registered when omitted, none when given "
-                   f"without names ({', '.join(names)})")
+    p.add_argument(
+        "--strategies",
+        nargs="*",
+        default=None,
+        metavar="NAME",
+        help=f"strategies at the main setting; all registered when omitted, none when given "
+        f"without names ({', '.join(names)})",
+    )
     p.add_argument("--repeats", type=int, default=3, help="timed calls after one warm-up call")
-    p.add_argument("--slow-seconds", type=float, default=10.0,
-                   help="if the warm-up call takes longer, time only 1 call for that strategy")
+    p.add_argument(
+        "--slow-seconds",
+        type=float,
+        default=10.0,
+        help="if the warm-up call takes longer, time only 1 call for that strategy",
+    )
     p.add_argument("--batch", type=int, default=100, help="query size")
     p.add_argument("--n", type=int, default=10_000, help="pool size of the main setting")
     p.add_argument("--per-class", type=int, default=10, help="labeled points per class before the query")
@@ -47,18 +56,32 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--n-samples", type=int, default=8, help="stochastic passes for sampled_proba (loop default)")
     add_data_options(p.add_argument_group("main-setting data"))
     large = p.add_argument_group("large synthetic setting (memory check)")
-    large.add_argument("--large-strategies", nargs="*", default=["badge"], metavar="NAME",
-                       help="strategies measured at the large setting; give none to skip it")
+    large.add_argument(
+        "--large-strategies",
+        nargs="*",
+        default=["badge"],
+        metavar="NAME",
+        help="strategies measured at the large setting; give none to skip it",
+    )
     large.add_argument("--large-n", type=int, default=50_000)
     large.add_argument("--large-dim", type=int, default=1024)
-    large.add_argument("--memory-limit-mib", type=float, default=1024.0,
-                       help="the large-setting peak must stay below this; exit status 1 otherwise")
+    large.add_argument(
+        "--memory-limit-mib",
+        type=float,
+        default=1024.0,
+        help="the large-setting peak must stay below this; exit status 1 otherwise",
+    )
     out = p.add_argument_group("output and probing")
     out.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     out.add_argument("--json", default=None, metavar="PATH", help="also write all raw timings here")
-    out.add_argument("--profile", nargs="*", default=[], metavar="NAME",
-                     help="print a cProfile listing of one extra main-setting query of these strategies "
-                     "(not timed separately when they are not in --strategies)")
+    out.add_argument(
+        "--profile",
+        nargs="*",
+        default=[],
+        metavar="NAME",
+        help="print a cProfile listing of one extra main-setting query of these strategies "
+        "(not timed separately when they are not in --strategies)",
+    )
     out.add_argument("--sample-ms", type=float, default=1.0, help="RSS sampling interval on CPU")
     out.add_argument("--threads", type=int, default=None, help="torch intra-op threads in the workers")
     args = p.parse_args(argv)
@@ -85,38 +108,64 @@ def main_pool(args: argparse.Namespace, device: str) -> Iterator[tuple[PoolSpec,
             path = Path(tmp) / "pool.npz"
             t0 = time.perf_counter()
             try:
-                n, d, c = prepare_real_pool(args.dataset, args.encoder, Path(args.data_dir), args.n,
-                                            args.cache_dir, device, args.seed, path)
+                n, d, c = prepare_real_pool(
+                    args.dataset, args.encoder, Path(args.data_dir), args.n, args.cache_dir, device, args.seed, path
+                )
             except Exception as exc:  # any failure means: fall back, and say why
                 if args.require_real:
                     raise
                 reason = f"real data unavailable ({type(exc).__name__}: {exc})"
             else:
                 label = f"{args.dataset}/{args.encoder}"
-                yield (PoolSpec(label, n, d, c, args.per_class, args.seed, path=str(path)),
-                       f"main pool: {label}, train+validation embeddings, {n} x {d}, {c} classes "
-                       f"(prepared in {time.perf_counter() - t0:.1f} s, embedding cache used when warm)")
+                yield (
+                    PoolSpec(label, n, d, c, args.per_class, args.seed, path=str(path)),
+                    f"main pool: {label}, train+validation embeddings, {n} x {d}, {c} classes "
+                    f"(prepared in {time.perf_counter() - t0:.1f} s, embedding cache used when warm)",
+                )
                 return
         if args.require_real:
             raise SystemExit(f"--require-real: {reason}")
         spec = PoolSpec("synthetic", args.n, args.dim, args.classes, args.per_class, args.seed)
-        yield spec, (f"main pool: SYNTHETIC class-clustered Gaussian embeddings {args.n} x {args.dim}, "
-                     f"{args.classes} classes, because {reason}")
+        yield (
+            spec,
+            (
+                f"main pool: SYNTHETIC class-clustered Gaussian embeddings {args.n} x {args.dim}, "
+                f"{args.classes} classes, because {reason}"
+            ),
+        )
 
 
 def print_table(rows: list[Row], markdown: bool) -> None:
     from tabulate import tabulate
 
-    headers = ["strategy", "data", "N×d", "C", "batch", "median query (ms)", "runs",
-               "peak extra (MiB)", "device", "notes"]
+    headers = [
+        "strategy",
+        "data",
+        "N×d",
+        "C",
+        "batch",
+        "median query (ms)",
+        "runs",
+        "peak extra (MiB)",
+        "device",
+        "notes",
+    ]
     table = [
-        [r.strategy, r.data, f"{r.n}×{r.d}", r.n_classes, r.batch, f"{r.median_ms:,.1f}",
-         f"1+{r.repeats}", f"{r.peak_extra_mib:,.1f}", r.device, "; ".join(r.notes)]
+        [
+            r.strategy,
+            r.data,
+            f"{r.n}×{r.d}",
+            r.n_classes,
+            r.batch,
+            f"{r.median_ms:,.1f}",
+            f"1+{r.repeats}",
+            f"{r.peak_extra_mib:,.1f}",
+            r.device,
+            "; ".join(r.notes),
+        ]
         for r in rows
     ]
-    print(tabulate(table, headers=headers, tablefmt="github" if markdown else "simple",
-                   disable_numparse=True))
-
+    print(tabulate(table, headers=headers, tablefmt="github" if markdown else "simple", disable_numparse=True))
 
 
 class _Runner:
@@ -129,8 +178,20 @@ class _Runner:
 
     def task_for(self, strategy: str, pool: PoolSpec, profile: bool = False, profile_only: bool = False) -> Task:
         args = self.args
-        return Task(strategy, pool, args.batch, args.repeats, self.device, args.slow_seconds, args.n_samples,
-                    args.seed, args.sample_ms, args.threads, profile, profile_only)
+        return Task(
+            strategy,
+            pool,
+            args.batch,
+            args.repeats,
+            self.device,
+            args.slow_seconds,
+            args.n_samples,
+            args.seed,
+            args.sample_ms,
+            args.threads,
+            profile,
+            profile_only,
+        )
 
     def run(self, task: Task) -> list[Row]:
         """Measure ``task``; returns the rows it added."""
@@ -148,8 +209,10 @@ def _print_header(args: argparse.Namespace, device: str) -> None:
     for line in machine_lines(device):
         print(line)
     if device == "cpu":
-        print(f"memory: peak RSS increase during the query (sampled every {args.sample_ms:g} ms in the warm-up "
-              "call, ru_maxrss in all calls), each strategy in a fresh spawned process")
+        print(
+            f"memory: peak RSS increase during the query (sampled every {args.sample_ms:g} ms in the warm-up "
+            "call, ru_maxrss in all calls), each strategy in a fresh spawned process"
+        )
     else:
         print("memory: torch.cuda.max_memory_allocated minus allocated before, each strategy in a fresh process")
 
@@ -168,8 +231,10 @@ def _run_large_setting(args: argparse.Namespace, runner: _Runner) -> list[Row]:
     large_rows: list[Row] = []
     if args.large_strategies:
         large = PoolSpec("synthetic", args.large_n, args.large_dim, args.classes, args.per_class, args.seed)
-        print(f"large pool: SYNTHETIC class-clustered Gaussian embeddings {args.large_n} x {args.large_dim}, "
-              f"{args.classes} classes; fitted logistic head on {args.per_class} labeled points per class")
+        print(
+            f"large pool: SYNTHETIC class-clustered Gaussian embeddings {args.large_n} x {args.large_dim}, "
+            f"{args.classes} classes; fitted logistic head on {args.per_class} labeled points per class"
+        )
         for strategy in args.large_strategies:
             large_rows.extend(runner.run(runner.task_for(strategy, large)))
     return large_rows
@@ -181,8 +246,10 @@ def _memory_check(large_rows: list[Row], limit_mib: float) -> int:
     for r in large_rows:
         ok = r.peak_extra_mib < limit_mib
         status |= 0 if ok else 1
-        print(f"\nmemory check {r.strategy} at {r.n}×{r.d}: peak extra {r.peak_extra_mib:,.1f} MiB "
-              f"{'<' if ok else '>='} {limit_mib:g} MiB -> {'OK' if ok else 'EXCEEDED'}")
+        print(
+            f"\nmemory check {r.strategy} at {r.n}×{r.d}: peak extra {r.peak_extra_mib:,.1f} MiB "
+            f"{'<' if ok else '>='} {limit_mib:g} MiB -> {'OK' if ok else 'EXCEEDED'}"
+        )
     return status
 
 
@@ -209,7 +276,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         import json
 
-        payload = {"machine": machine_lines(device), "argv": sys.argv[1:],
-                   "rows": [dataclasses.asdict(r) | {"median_ms": r.median_ms} for r in runner.rows]}
+        payload = {
+            "machine": machine_lines(device),
+            "argv": sys.argv[1:],
+            "rows": [dataclasses.asdict(r) | {"median_ms": r.median_ms} for r in runner.rows],
+        }
         Path(args.json).write_text(json.dumps(payload, indent=2))
     return status

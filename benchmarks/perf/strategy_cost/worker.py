@@ -137,7 +137,6 @@ def load_pool(spec: PoolSpec) -> tuple[np.ndarray, np.ndarray, int]:
     return x, y, spec.n_classes
 
 
-
 # --------------------------------------------------------------------------------------------------
 # The worker: one (strategy, setting) in a fresh process
 # --------------------------------------------------------------------------------------------------
@@ -232,8 +231,19 @@ class QueryBench:
         if repeats < task.repeats:
             notes = [*notes, f"repeats cut to {repeats} (warm-up took {warm:.1f} s > {task.slow_seconds:g} s)"]
         return Row(
-            name, task.pool.label, self.n, int(self.x_pool.shape[1]), self.n_classes, task.batch, self.device,
-            [t * 1000.0 for t in times], warm * 1000.0, peak / MIB, repeats, notes, os.getloadavg()[0],
+            name,
+            task.pool.label,
+            self.n,
+            int(self.x_pool.shape[1]),
+            self.n_classes,
+            task.batch,
+            self.device,
+            [t * 1000.0 for t in times],
+            warm * 1000.0,
+            peak / MIB,
+            repeats,
+            notes,
+            os.getloadavg()[0],
         )
 
 
@@ -270,12 +280,28 @@ def run_task(task: Task) -> WorkerResult:
         rows.append(bench.make_row(task.strategy, warm, times, peak, repeats, base_notes))
     else:
         held = nbytes(last_memo) / MIB
-        rows.append(bench.make_row(f"{task.strategy} (first call)", warm, times, peak, repeats,
-                                   [*base_notes, f"memo holds {held:.2f} MiB of tensors"]))
+        rows.append(
+            bench.make_row(
+                f"{task.strategy} (first call)",
+                warm,
+                times,
+                peak,
+                repeats,
+                [*base_notes, f"memo holds {held:.2f} MiB of tensors"],
+            )
+        )
         memos.clear()
         warm, times, peak, repeats = bench.measure(lambda: last_memo)
-        rows.append(bench.make_row(f"{task.strategy} (memo reused)", warm, times, peak, repeats,
-                                   ["later cycles: memo already filled; its size is not counted"]))
+        rows.append(
+            bench.make_row(
+                f"{task.strategy} (memo reused)",
+                warm,
+                times,
+                peak,
+                repeats,
+                ["later cycles: memo already filled; its size is not counted"],
+            )
+        )
     profile_text = bench.profiled(fresh_memo()) if task.profile else ""
     return WorkerResult(rows, profile_text)
 

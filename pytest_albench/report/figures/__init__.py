@@ -62,8 +62,13 @@ __all__ = [
 ]
 
 
-def draw_figures(cases: Sequence[Mapping[str, Any]], analysis: GridAnalysis | None, out_dir: Path,
-                 formats: Sequence[str], order: Sequence[str] | None = None) -> list[FigureFile]:
+def draw_figures(
+    cases: Sequence[Mapping[str, Any]],
+    analysis: GridAnalysis | None,
+    out_dir: Path,
+    formats: Sequence[str],
+    order: Sequence[str] | None = None,
+) -> list[FigureFile]:
     """Every figure of a grid, in report order: ranks, CD diagrams, gain vs quality, learning curves.
 
     Without an analysis (None) only the learning curves are drawn. A CD diagram places each strategy
@@ -79,12 +84,20 @@ def draw_figures(cases: Sequence[Mapping[str, Any]], analysis: GridAnalysis | No
             es = stats[label]
             if es.posthoc is not None and es.ranking is not None:
                 ph = es.posthoc
-                figures.append(cd_diagram(
-                    label, es.ranking.mean_ranks, ph.groups, out_dir, formats, method=ph.method, alpha=ph.alpha,
-                    critical_difference=ph.critical_difference,
-                    friedman_p=es.friedman.p_value if es.friedman is not None else None,
-                    blocks=blocks[label],
-                ))
+                figures.append(
+                    cd_diagram(
+                        label,
+                        es.ranking.mean_ranks,
+                        ph.groups,
+                        out_dir,
+                        formats,
+                        method=ph.method,
+                        alpha=ph.alpha,
+                        critical_difference=ph.critical_difference,
+                        friedman_p=es.friedman.p_value if es.friedman is not None else None,
+                        blocks=blocks[label],
+                    )
+                )
         for measure in quality_measures(analysis.quality):
             figures.append(gain_quality_figure(measure, gain_panels(analysis, measure), out_dir, formats, order))
     figures.extend(learning_curve_figures(cases, out_dir, formats, order))

@@ -98,14 +98,16 @@ def style() -> Iterator[Any]:
     mpl = require_matplotlib()
     with mpl.rc_context():
         mpl.rcdefaults()
-        mpl.rcParams.update({
-            "svg.hashsalt": _SVG_SALT,
-            "svg.fonttype": "path",
-            "font.size": 8,
-            "axes.titlesize": 8,
-            "legend.fontsize": 7,
-            "figure.dpi": _DPI,
-        })
+        mpl.rcParams.update(
+            {
+                "svg.hashsalt": _SVG_SALT,
+                "svg.fonttype": "path",
+                "font.size": 8,
+                "axes.titlesize": 8,
+                "legend.fontsize": 7,
+                "figure.dpi": _DPI,
+            }
+        )
         yield mpl
 
 

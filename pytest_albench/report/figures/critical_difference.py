@@ -21,10 +21,19 @@ POSTHOC_NAMES = POSTHOC_LABELS
 _STEP, _BAR_GAP = 0.28, 0.13
 
 
-def cd_diagram(label: str, mean_ranks: Mapping[str, float], groups: Sequence[Sequence[str]],
-               out_dir: Path, formats: Sequence[str], *, method: str, alpha: float,
-               critical_difference: float | None = None, friedman_p: float | None = None,
-               blocks: str = "") -> FigureFile:
+def cd_diagram(
+    label: str,
+    mean_ranks: Mapping[str, float],
+    groups: Sequence[Sequence[str]],
+    out_dir: Path,
+    formats: Sequence[str],
+    *,
+    method: str,
+    alpha: float,
+    critical_difference: float | None = None,
+    friedman_p: float | None = None,
+    blocks: str = "",
+) -> FigureFile:
     """Demšar-style diagram: rank axis (1 = best, left), strategies hanging left/right, thick bars
     joining strategies the post-hoc test cannot tell apart, and the CD length when it is Nemenyi's."""
     k = len(mean_ranks)
@@ -45,8 +54,14 @@ def cd_diagram(label: str, mean_ranks: Mapping[str, float], groups: Sequence[Seq
         _draw_axis(ax, lo, hi)
         for j, clique in enumerate(cliques):
             y = -0.2 - _BAR_GAP * j
-            ax.plot([mean_ranks[clique[0]] - 0.04, mean_ranks[clique[-1]] + 0.04], [y, y], color="black",
-                    linewidth=3.5, solid_capstyle="round", zorder=3)
+            ax.plot(
+                [mean_ranks[clique[0]] - 0.04, mean_ranks[clique[-1]] + 0.04],
+                [y, y],
+                color="black",
+                linewidth=3.5,
+                solid_capstyle="round",
+                zorder=3,
+            )
         _draw_names(ax, mean_ranks, top=-0.2 - _BAR_GAP * len(cliques) - 0.15, lo=lo, hi=hi, pad=pad)
         if has_cd:
             assert critical_difference is not None
@@ -55,10 +70,15 @@ def cd_diagram(label: str, mean_ranks: Mapping[str, float], groups: Sequence[Seq
         where = f" ({blocks})" if blocks else ""
         ax.set_title(f"{label}{where}: {friedman}{test}, α = {alpha:g}", fontsize=8)
         paths = save(fig, out_dir / f"cd-{slug(label)}", formats)
-    caption = (f"Mean ranks on {label} (1 = best AULC). Thick bars join strategies whose differences the "
-               f"{test} does not find significant at α = {alpha:g}"
-               + (f"; the red bar is the Nemenyi critical difference ({critical_difference:.2f})."
-                  if critical_difference is not None else "."))
+    caption = (
+        f"Mean ranks on {label} (1 = best AULC). Thick bars join strategies whose differences the "
+        f"{test} does not find significant at α = {alpha:g}"
+        + (
+            f"; the red bar is the Nemenyi critical difference ({critical_difference:.2f})."
+            if critical_difference is not None
+            else "."
+        )
+    )
     return FigureFile("Statistics across datasets", f"Critical-difference diagram: {label}", caption, paths)
 
 
@@ -81,13 +101,26 @@ def _draw_names(ax: Any, mean_ranks: Mapping[str, float], *, top: float, lo: flo
         x_end = lo - pad * 0.35 if left else hi + pad * 0.35
         rank = mean_ranks[name]
         ax.plot([rank, rank, x_end], [0, y, y], color="0.25", linewidth=0.8, zorder=2)
-        ax.text(x_end + (-0.05 if left else 0.05), y, f"{name} ({rank:.2f})", va="center",
-                ha="right" if left else "left", fontsize=7)
+        ax.text(
+            x_end + (-0.05 if left else 0.05),
+            y,
+            f"{name} ({rank:.2f})",
+            va="center",
+            ha="right" if left else "left",
+            fontsize=7,
+        )
 
 
 def _draw_cd(ax: Any, lo: float, critical_difference: float) -> None:
     ax.plot([lo, lo + critical_difference], [0.5, 0.5], color="firebrick", linewidth=1.5)
     for x in (lo, lo + critical_difference):
         ax.plot([x, x], [0.45, 0.55], color="firebrick", linewidth=1.5)
-    ax.text(lo + critical_difference / 2, 0.58, f"CD = {critical_difference:.2f}", ha="center",
-            va="bottom", fontsize=7, color="firebrick")
+    ax.text(
+        lo + critical_difference / 2,
+        0.58,
+        f"CD = {critical_difference:.2f}",
+        ha="center",
+        va="bottom",
+        fontsize=7,
+        color="firebrick",
+    )

@@ -38,8 +38,9 @@ def mean_curve(case: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndar
     return xs, means, stds, len(runs)
 
 
-def learning_curve_figures(cases: Sequence[Mapping[str, Any]], out_dir: Path, formats: Sequence[str],
-                           order: Sequence[str] | None = None) -> list[FigureFile]:
+def learning_curve_figures(
+    cases: Sequence[Mapping[str, Any]], out_dir: Path, formats: Sequence[str], order: Sequence[str] | None = None
+) -> list[FigureFile]:
     """One figure per dataset; one panel per embedding (columns, ladder order) and variant (rows)."""
     by_dataset: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for case in cases:
@@ -59,8 +60,14 @@ def _reference_first(strategy: str) -> tuple[bool, str]:
     return strategy != RANDOM, strategy
 
 
-def _curve_figure(dataset: str, cases: list[Mapping[str, Any]], styles: dict[str, dict[str, Any]],
-                  out_dir: Path, formats: Sequence[str], order: Sequence[str] | None) -> FigureFile:
+def _curve_figure(
+    dataset: str,
+    cases: list[Mapping[str, Any]],
+    styles: dict[str, dict[str, Any]],
+    out_dir: Path,
+    formats: Sequence[str],
+    order: Sequence[str] | None,
+) -> FigureFile:
     embeddings = embedding_order([str(c["embedding"]) for c in cases], order)
     variants = sorted({variant_of(c) for c in cases})
     ncols = min(len(embeddings), _MAX_COLUMNS)
@@ -89,8 +96,10 @@ def _curve_figure(dataset: str, cases: list[Mapping[str, Any]], styles: dict[str
     fig.legend(handles=handles, loc="outside right upper", title="strategy")
     fig.suptitle(f"{dataset}: learning curves, mean ± 1 s.d. over {band} (band)")
     paths = save(fig, out_dir / f"curves-{slug(dataset)}", formats)
-    caption = (f"Test accuracy against the number of labeled points on {dataset}; lines are the mean over "
-               f"{band}, bands ± 1 standard deviation over seeds; random is the dashed black line.")
+    caption = (
+        f"Test accuracy against the number of labeled points on {dataset}; lines are the mean over "
+        f"{band}, bands ± 1 standard deviation over seeds; random is the dashed black line."
+    )
     return FigureFile("Learning curves", dataset, caption, paths)
 
 

@@ -31,8 +31,13 @@ class ScatterPanel:
     ylabel: str
 
 
-def gain_quality_figure(measure: str, panels: Sequence[ScatterPanel], out_dir: Path, formats: Sequence[str],
-                        order: Sequence[str] | None = None) -> FigureFile | None:
+def gain_quality_figure(
+    measure: str,
+    panels: Sequence[ScatterPanel],
+    out_dir: Path,
+    formats: Sequence[str],
+    order: Sequence[str] | None = None,
+) -> FigureFile | None:
     """Small multiples: one panel per strategy (and the TypiClust-IPS early gain), colour = embedding."""
     panels = [p for p in panels if any(p.points.values())]
     if not panels:
@@ -53,19 +58,31 @@ def gain_quality_figure(measure: str, panels: Sequence[ScatterPanel], out_dir: P
         fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 6), title="embedding")
         fig.suptitle(f"AULC gain over random against {measure.replace('_', ' ')} (one point per dataset × embedding)")
         paths = save(fig, out_dir / f"gain-vs-{slug(measure)}", formats)
-    caption = (f"Each point is one dataset on one embedding: x = {measure}, y = the strategy's mean AULC minus "
-               "random's on the same cell. Titles give Spearman's ρ over all points and its p-value.")
+    caption = (
+        f"Each point is one dataset on one embedding: x = {measure}, y = the strategy's mean AULC minus "
+        "random's on the same cell. Titles give Spearman's ρ over all points and its p-value."
+    )
     return FigureFile("AL gain against embedding quality", f"Gain against {measure.replace('_', ' ')}", caption, paths)
 
 
-def _draw_panel(ax: Any, panel: ScatterPanel, embeddings: Sequence[str], colours: Mapping[str, Any],
-                measure: str) -> None:
+def _draw_panel(
+    ax: Any, panel: ScatterPanel, embeddings: Sequence[str], colours: Mapping[str, Any], measure: str
+) -> None:
     for e, embedding in enumerate(embeddings):
         pts = panel.points.get(embedding, ())
         if pts:
             xs, ys = zip(*pts, strict=True)
-            ax.scatter(xs, ys, s=18, color=colours[embedding], marker=_MARKERS[e % len(_MARKERS)],
-                       label=embedding, edgecolors="black", linewidths=0.3, zorder=3)
+            ax.scatter(
+                xs,
+                ys,
+                s=18,
+                color=colours[embedding],
+                marker=_MARKERS[e % len(_MARKERS)],
+                label=embedding,
+                edgecolors="black",
+                linewidths=0.3,
+                zorder=3,
+            )
     ax.axhline(0.0, color="0.5", linewidth=0.8, linestyle=":")
     ax.set_title(f"{panel.title}\n{_rho_text(panel.rho, panel.p_value, panel.points)}")
     ax.set_xlabel(measure.replace("_", " "))
@@ -84,16 +101,26 @@ def _rho_text(rho: float | None, p: float | None, points: Mapping[str, Sequence[
 def _legend_point(colour: Any, marker: str, label: str) -> Any:
     from matplotlib.lines import Line2D
 
-    return Line2D([], [], linestyle="", marker=marker, markersize=5, color=colour, markeredgecolor="black",
-                  markeredgewidth=0.3, label=label)
+    return Line2D(
+        [],
+        [],
+        linestyle="",
+        marker=marker,
+        markersize=5,
+        color=colour,
+        markeredgecolor="black",
+        markeredgewidth=0.3,
+        label=label,
+    )
 
 
 def quality_measures(quality: Mapping[Any, Mapping[str, Any]]) -> list[str]:
     """The embedding-quality measures present, known ones first (sizes such as ``n_pool`` are not measures)."""
     from ...engine.quality import MEASURES, SIZES
 
-    present = {k for values in quality.values() for k, v in values.items()
-               if isinstance(v, (int, float)) and math.isfinite(v)} - set(SIZES)
+    present = {
+        k for values in quality.values() for k, v in values.items() if isinstance(v, (int, float)) and math.isfinite(v)
+    } - set(SIZES)
     return [m for m in MEASURES if m in present] + sorted(present - set(MEASURES))
 
 
@@ -111,18 +138,29 @@ def gain_panels(analysis: Any, measure: str) -> list[ScatterPanel]:
 
     strategies = sorted({s for _, _, s in analysis.cell_gains})
     panels = [
-        panel(strategy, f"AULC gain: {strategy}",
-              {(e, d): v for (e, d, s), v in analysis.cell_gains.items() if s == strategy}, "AULC gain over random")
+        panel(
+            strategy,
+            f"AULC gain: {strategy}",
+            {(e, d): v for (e, d, s), v in analysis.cell_gains.items() if s == strategy},
+            "AULC gain over random",
+        )
         for strategy in strategies
     ]
     if analysis.ips_early_gain:
-        panels.append(panel(IPS_TARGET, IPS_TARGET, analysis.ips_early_gain,
-                            f"early accuracy gain (first {analysis.early_cycles} points)"))
+        panels.append(
+            panel(
+                IPS_TARGET,
+                IPS_TARGET,
+                analysis.ips_early_gain,
+                f"early accuracy gain (first {analysis.early_cycles} points)",
+            )
+        )
     return panels
 
 
-def _scatter_points(quality: Mapping[tuple[str, str], Mapping[str, Any]], measure: str,
-                    values: Mapping[tuple[str, str], float]) -> dict[str, list[tuple[float, float]]]:
+def _scatter_points(
+    quality: Mapping[tuple[str, str], Mapping[str, Any]], measure: str, values: Mapping[tuple[str, str], float]
+) -> dict[str, list[tuple[float, float]]]:
     """Per embedding, (quality, gain) of each dataset where both are finite, datasets in name order."""
     points: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for (embedding, dataset), gain in sorted(values.items()):

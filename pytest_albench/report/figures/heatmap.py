@@ -24,8 +24,10 @@ _CAPTION = (
 )
 
 
-def heatmap_grid(mean_ranks: Mapping[str, Mapping[str, float]], order: Sequence[str] | None = None,
-                 ) -> tuple[list[str], list[str], np.ndarray]:
+def heatmap_grid(
+    mean_ranks: Mapping[str, Mapping[str, float]],
+    order: Sequence[str] | None = None,
+) -> tuple[list[str], list[str], np.ndarray]:
     """(row strategies, column embeddings, strategies × embeddings mean ranks, NaN where unranked).
 
     Columns follow :func:`embedding_order`; rows are sorted by their mean over the columns (best
@@ -45,8 +47,13 @@ def heatmap_grid(mean_ranks: Mapping[str, Mapping[str, float]], order: Sequence[
     return [strategies[i] for i in rows], embeddings, grid[rows]
 
 
-def rank_heatmap(mean_ranks: Mapping[str, Mapping[str, float]], out_dir: Path, formats: Sequence[str],
-                 order: Sequence[str] | None = None, blocks: Mapping[str, str] | None = None) -> FigureFile | None:
+def rank_heatmap(
+    mean_ranks: Mapping[str, Mapping[str, float]],
+    out_dir: Path,
+    formats: Sequence[str],
+    order: Sequence[str] | None = None,
+    blocks: Mapping[str, str] | None = None,
+) -> FigureFile | None:
     """Strategies (rows, best overall first) × embeddings (columns, weakest first), cells = mean rank."""
     strategies, embeddings, grid = heatmap_grid(mean_ranks, order)
     if not embeddings or not strategies:
