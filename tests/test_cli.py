@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from synthetic_results import results_document, write_results
@@ -14,8 +15,10 @@ from pytest_albench.report.cli import main
 from pytest_albench.storage.results_file import ResultsFileError, load_and_merge, load_results
 
 #: A results file with one case ``x`` that has every required field but its runs (``RUNS``).
-CASE_X = ('{"format_version": 1, "cases": [{"case_id": "x", "nodeid": "t.py::x", "dataset": "d", "embedding": "e", '
-          '"strategy": "s", "runs": RUNS}]}')
+CASE_X = (
+    '{"format_version": 1, "cases": [{"case_id": "x", "nodeid": "t.py::x", "dataset": "d", "embedding": "e", '
+    '"strategy": "s", "runs": RUNS}]}'
+)
 
 
 def run_cli(*args: str | Path) -> int:
@@ -40,21 +43,28 @@ class TestLoading:
         with pytest.raises(ResultsFileError, match=r"cut\.json\.gz cannot be read"):
             load_results(cut)
 
-    @pytest.mark.parametrize("content, problem", [
-        ('{"format_version": 1, "cases": [', "is not valid JSON"),
-        ('{"cases": []}', "has no 'format_version'"),
-        ('{"format_version": 7, "cases": []}', "has format_version 7"),
-        ('{"format_version": 1}', "has no 'cases' list"),
-        ('[1, 2]', "holds a JSON list"),
-        ('{"format_version": 1, "cases": [{"case_id": "x"}]}',
-         "case x lacks 'nodeid', 'dataset', 'embedding', 'strategy', 'runs'"),
-        ('{"format_version": 1, "cases": [3]}', "case #0 is an integer"),
-        (CASE_X.replace("RUNS", '[{"seed": 0}]'), r"case x: runs\[0\] lacks 'aulc', 'final_accuracy'"),
-        (CASE_X.replace("RUNS", '[{"seed": 0, "aulc": "0.8", "final_accuracy": 0.7}]'),
-         r"case x: runs\[0\]\.aulc is a string \('0\.8'\), expected a number"),
-        (CASE_X.replace("RUNS", "[]"), "case x has no runs"),
-        (CASE_X.replace("RUNS", "{}"), "case x: runs is an object"),
-    ])
+    @pytest.mark.parametrize(
+        "content, problem",
+        [
+            ('{"format_version": 1, "cases": [', "is not valid JSON"),
+            ('{"cases": []}', "has no 'format_version'"),
+            ('{"format_version": 7, "cases": []}', "has format_version 7"),
+            ('{"format_version": 1}', "has no 'cases' list"),
+            ("[1, 2]", "holds a JSON list"),
+            (
+                '{"format_version": 1, "cases": [{"case_id": "x"}]}',
+                "case x lacks 'nodeid', 'dataset', 'embedding', 'strategy', 'runs'",
+            ),
+            ('{"format_version": 1, "cases": [3]}', "case #0 is an integer"),
+            (CASE_X.replace("RUNS", '[{"seed": 0}]'), r"case x: runs\[0\] lacks 'aulc', 'final_accuracy'"),
+            (
+                CASE_X.replace("RUNS", '[{"seed": 0, "aulc": "0.8", "final_accuracy": 0.7}]'),
+                r"case x: runs\[0\]\.aulc is a string \('0\.8'\), expected a number",
+            ),
+            (CASE_X.replace("RUNS", "[]"), "case x has no runs"),
+            (CASE_X.replace("RUNS", "{}"), "case x: runs is an object"),
+        ],
+    )
     def test_a_bad_file_is_named_with_its_problem(self, tmp_path: Path, content: str, problem: str) -> None:
         path = tmp_path / "bad.json"
         path.write_text(content)
@@ -119,8 +129,9 @@ class TestCommand:
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         assert done.returncode == 2
         assert f"python -m pytest_albench report: error: results file {bad} has no 'format_version'" in done.stderr
-        unknown = subprocess.run([sys.executable, "-m", "pytest_albench", "plot"],
-                                 capture_output=True, text=True, check=False)
+        unknown = subprocess.run(
+            [sys.executable, "-m", "pytest_albench", "plot"], capture_output=True, text=True, check=False
+        )
         assert unknown.returncode == 2 and "unknown command 'plot'" in unknown.stderr
 
 
@@ -165,8 +176,21 @@ class TestReport:
             for run in case["runs"]:
                 run["aulc"] = round(run["aulc"] + 0.01, 4)
         new = write_results(tmp_path / "new.json", newer)
-        assert run_cli("--label", f"old={old}", "--label", f"new={new}", "--out", tmp_path / "r",
-                       "--plots", "none", "--format", "md") == 0
+        assert (
+            run_cli(
+                "--label",
+                f"old={old}",
+                "--label",
+                f"new={new}",
+                "--out",
+                tmp_path / "r",
+                "--plots",
+                "none",
+                "--format",
+                "md",
+            )
+            == 0
+        )
         assert "albench-report: wrote" in capsys.readouterr().out
         markdown = (tmp_path / "r" / "report.md").read_text()
         assert f"{old} (run=old); {new} (run=new)" in markdown
@@ -175,3 +199,84 @@ class TestReport:
         assert "### AULC ranking: minilm-l6 / trec6 [ips=typiclust run=old]" in markdown
         assert "| tfidf-lsa [run=new]" in markdown and "| tfidf-lsa [run=old]" in markdown
         assert not (tmp_path / "r" / "figures").exists() and not (tmp_path / "r" / "report.html").exists()
+
+
+def _as_shards(folder: Path, count: int, document: dict[str, Any] | None = None) -> list[Path]:
+    """The synthetic document split into ``count`` shard files, each with the record --albench-shard writes."""
+    import hashlib
+
+    document = document or results_document()
+    ids = sorted(case["nodeid"] for case in document["cases"])
+    grid = hashlib.sha256("\n".join(ids).encode("utf-8")).hexdigest()
+    folder.mkdir(exist_ok=True)
+    paths = []
+    for k in range(count):
+        own = [case for i, case in enumerate(document["cases"]) if i % count == k]
+        shard = {
+            "index": k,
+            "count": count,
+            "source": "test",
+            "grid": grid,
+            "grid_cases": len(ids),
+            "collected": True,
+            "cases": sorted(case["nodeid"] for case in own),
+            "unfinished": [],
+        }
+        paths.append(write_results(folder / f"shard{k}.json", {**document, "cases": own, "shard": shard}))
+    return paths
+
+
+class TestMerge:
+    """``albench-report --merge`` (issue #14); the end-to-end proof with real shards is tests/test_shard.py."""
+
+    def test_shards_merge_into_the_unsplit_document(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        _as_shards(tmp_path / "shards", 3)
+        out = tmp_path / "merged.json"
+        assert run_cli("--merge", tmp_path / "shards", "--json", out, "--markdown", tmp_path / "m.md") == 0
+        assert json.loads(out.read_text())["cases"] == results_document()["cases"]
+        printed = capsys.readouterr().out
+        assert "merged 3 shard(s)" in printed and "AULC ranking: minilm-l6 / trec6" in printed
+        assert "### AULC ranking: minilm-l6 / trec6" in (tmp_path / "m.md").read_text()
+
+    @pytest.mark.parametrize(
+        "spoil, problem",
+        [
+            (
+                lambda doc: doc["shard"]["unfinished"].append(doc["shard"]["cases"][0]),
+                "shard 1/3 .* is incomplete: 1 of its 10 case",
+            ),
+            (lambda doc: doc["shard"].update(grid="another"), "the files are of different grids"),
+            (lambda doc: doc["shard"].update(count=4), "the files are of different shard counts"),
+            (lambda doc: doc["shard"].update(index=0), "shard 0/3 is in 2 files"),
+            (lambda doc: doc.pop("shard"), "has no 'shard' entry"),
+            (lambda doc: doc["shard"]["cases"].pop(), "holds 1 case.* that are not its own"),
+        ],
+    )
+    def test_a_spoilt_shard_exits_2_saying_what(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str], spoil: Any, problem: str
+    ) -> None:
+        import re
+
+        paths = _as_shards(tmp_path / "shards", 3)
+        document = json.loads(paths[1].read_text())
+        spoil(document)
+        paths[1].write_text(json.dumps(document))
+        assert run_cli("--merge", tmp_path / "shards") == 2
+        assert re.search(problem, capsys.readouterr().err)
+
+    def test_an_empty_folder_exits_2(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        assert run_cli("--merge", tmp_path) == 2
+        assert "no results files in" in capsys.readouterr().err
+
+    @pytest.mark.parametrize(
+        "args, message",
+        [
+            (["r.json", "--merge", "d"], "--merge takes the shards' folders or files itself"),
+            (["r.json"], "the following arguments are required: --out"),
+            (["r.json", "--out", "o", "--json", "x.json"], "--json, --markdown and --csv go with --merge"),
+        ],
+    )
+    def test_merge_usage_errors_exit_2(self, args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+        with pytest.raises(SystemExit) as info:
+            main(args)
+        assert info.value.code == 2 and message in capsys.readouterr().err

@@ -39,6 +39,7 @@ class SessionState:
         self.missing: list[str] = []
         self.written: list[str] = []
         self.warnings: list[str] = []
+        self.notes: list[str] = []
         self.engine: Any = None
         self.threads: int | None = None
         self.family_size: int = 0
@@ -147,6 +148,15 @@ class Controller:
         compared = [c for c in self.state.cases if "baseline" in c]
         if not compared or self.settings.compare == "off":
             return
+        if self.settings.shard is not None:
+            # a shard holds part of the grid's p-values: adjusting them alone could flag what the whole
+            # grid's correction would not, so the merge (albench-report --merge) runs the gate
+            self.state.notes.append(
+                f"shard {self.settings.shard.label}: the session-wide regression gate "
+                "runs when the shards are merged (albench-report --merge); only cases below alpha / (cases in the "
+                "grid) failed here"
+            )
+            return
         from ..analysis.gate import session_gate
 
         self.state.gate = session_gate(self.state.cases, self.settings.alpha, self.settings.correction)
@@ -173,6 +183,7 @@ class Controller:
         lines = [render_text(state.cases, state.missing, summary)] if state.cases or state.missing else []
         if state.gate is not None:
             lines += gate_lines(state.gate)
+        lines += [f"albench: {note}" for note in state.notes]
         if state.written:
             lines.append(f"albench: wrote {len(state.written)} baseline file(s)")
         lines += [f"albench: WARNING: {warning}" for warning in state.warnings]

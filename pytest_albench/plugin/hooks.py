@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Generator
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
@@ -66,7 +65,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     regression gate's family size. The controller checks the device once, before any case runs."""
     config = session.config
     count = sum(1 for item in session.items if item.get_closest_marker(CASE_MARKER) is not None)
-    config.stash[STATE_KEY].family_size = count
+    shard = config.stash[SETTINGS_KEY].shard  # a shard's cases are judged as members of the whole grid
+    config.stash[STATE_KEY].family_size = shard.grid_cases(count) if shard is not None else count
     if count and not hasattr(config, "workerinput"):
         _check_device(config.stash[SETTINGS_KEY].device)
 
@@ -113,8 +113,13 @@ def albench(request: pytest.FixtureRequest) -> Any:
 
     config = request.config
     settings = config.stash[SETTINGS_KEY]
-    return AlbenchRunner(request, settings, _engine(config), _progress_writer(config) if settings.progress else None,
-                         family_size=config.stash[STATE_KEY].family_size)
+    return AlbenchRunner(
+        request,
+        settings,
+        _engine(config),
+        _progress_writer(config) if settings.progress else None,
+        family_size=config.stash[STATE_KEY].family_size,
+    )
 
 
 def _progress_writer(config: pytest.Config) -> Any:

@@ -36,7 +36,7 @@ WORKEROUTPUT_KEY = "albench_shard"
 PLUGIN_NAME = "albench-shard"
 #: A pair's unit key: ("pair", embedding, dataset) or ("case", nodeid).
 Unit = tuple[str, ...]
-_OFF = ("off", "none", "no", "0/1")
+_OFF = ("off", "none", "no")
 
 
 @dataclass
@@ -60,13 +60,20 @@ class ShardSpec:
     def label(self) -> str:
         return f"{self.index}/{self.count}"
 
+    def grid_cases(self, default: int) -> int:
+        """How many albench cases the whole grid holds (all shards): the regression gate's family size."""
+        return int(self.state.record.get("grid_cases", default))
+
     def record(self) -> dict[str, Any]:
         """The results file's ``shard`` entry; ``unfinished`` lists the shard's cases that never reported
         (an interrupted session), so the merge can call the shard incomplete."""
         collected = self.state.record
         cases = list(collected.get("cases", []))
         return {
-            "index": self.index, "count": self.count, "source": self.source, **collected,
+            "index": self.index,
+            "count": self.count,
+            "source": self.source,
+            **collected,
             "collected": bool(collected),
             "unfinished": [nodeid for nodeid in cases if nodeid not in self.state.reported],
         }
@@ -108,12 +115,15 @@ def _slurm(environ: Mapping[str, str]) -> tuple[str, str] | None:
         if count is not None and count != span:
             raise pytest.UsageError(
                 f"SLURM array {low}-{high} has {count} tasks, not {span}: a stepped or listed --array cannot be "
-                "mapped to shards; use a contiguous range (sbatch --array=0-N) or set ALBENCH_SHARD=K/N")
+                "mapped to shards; use a contiguous range (sbatch --array=0-N) or set ALBENCH_SHARD=K/N"
+            )
         return f"{task - low}/{span}", "SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN of MIN..MAX"
     if count is not None:
         return f"{task}/{count}", "SLURM_ARRAY_TASK_ID of SLURM_ARRAY_TASK_COUNT"
-    raise pytest.UsageError("SLURM_ARRAY_TASK_ID is set without SLURM_ARRAY_TASK_COUNT or SLURM_ARRAY_TASK_MIN/MAX; "
-                            "set ALBENCH_SHARD=K/N (or ALBENCH_SHARD=off)")
+    raise pytest.UsageError(
+        "SLURM_ARRAY_TASK_ID is set without SLURM_ARRAY_TASK_COUNT or SLURM_ARRAY_TASK_MIN/MAX; "
+        "set ALBENCH_SHARD=K/N (or ALBENCH_SHARD=off)"
+    )
 
 
 def _kubernetes(environ: Mapping[str, str]) -> tuple[str, str] | None:
@@ -122,8 +132,10 @@ def _kubernetes(environ: Mapping[str, str]) -> tuple[str, str] | None:
         return None
     count = environ.get("ALBENCH_SHARD_COUNT", "").strip()
     if not count:
-        raise pytest.UsageError("JOB_COMPLETION_INDEX is set (a Kubernetes Indexed Job) but ALBENCH_SHARD_COUNT is "
-                                "not: set it to the Job's completions (or ALBENCH_SHARD=off)")
+        raise pytest.UsageError(
+            "JOB_COMPLETION_INDEX is set (a Kubernetes Indexed Job) but ALBENCH_SHARD_COUNT is "
+            "not: set it to the Job's completions (or ALBENCH_SHARD=off)"
+        )
     return f"{index}/{count}", "JOB_COMPLETION_INDEX of ALBENCH_SHARD_COUNT"
 
 
@@ -181,15 +193,17 @@ def is_case(item: pytest.Item) -> bool:
     return "albench" in getattr(item, "fixturenames", ())
 
 
-def split_items(items: Sequence[pytest.Item], spec: ShardSpec) -> tuple[list[pytest.Item], list[pytest.Item],
-                                                                        dict[str, Any]]:
+def split_items(
+    items: Sequence[pytest.Item], spec: ShardSpec
+) -> tuple[list[pytest.Item], list[pytest.Item], dict[str, Any]]:
     """(kept, deselected, record) for shard ``spec`` of ``items``."""
     units = {item.nodeid: unit_of(item) for item in items if is_case(item)}
     weights = Counter(units.values())
     if weights and len(weights) < spec.count:
         raise pytest.UsageError(
             f"--albench-shard {spec.label} (from {spec.source}): the selected grid has only {len(weights)} "
-            f"(encoder, dataset) pair(s), and a pair is never split; use at most {len(weights)} shards")
+            f"(encoder, dataset) pair(s), and a pair is never split; use at most {len(weights)} shards"
+        )
     shards = assign(weights, spec.count)
 
     def mine(item: pytest.Item) -> bool:
@@ -201,9 +215,12 @@ def split_items(items: Sequence[pytest.Item], spec: ShardSpec) -> tuple[list[pyt
     loads = Counter(shards[unit] for unit in units.values())
     own = sorted(unit for unit, k in shards.items() if k == spec.index)
     record = {
-        "grid": digest(units), "grid_cases": len(units), "grid_pairs": len(weights),
+        "grid": digest(units),
+        "grid_cases": len(units),
+        "grid_pairs": len(weights),
         "loads": [loads.get(k, 0) for k in range(spec.count)],
-        "pairs": [list(unit[1:]) for unit in own], "pairs_digest": digest("\x1f".join(u) for u in own),
+        "pairs": [list(unit[1:]) for unit in own],
+        "pairs_digest": digest("\x1f".join(u) for u in own),
         "cases": sorted(nodeid for nodeid, unit in units.items() if shards[unit] == spec.index),
     }
     return kept, dropped, record
@@ -242,6 +259,21 @@ class ShardPlugin:
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         terminalreporter.write_line(shard_line(self.spec.record()))
+        if not hasattr(self.config, "workerinput"):
+            for line in self._empty_results():
+                terminalreporter.write_line(line)
+
+    def _empty_results(self) -> list[str]:
+        """A shard whose cases were all skipped (or that holds none) is complete, and says so in its results
+        file; the controller writes no file for a session without results, so the shard writes this one."""
+        from .hooks import SETTINGS_KEY, STATE_KEY
+
+        state, settings = self.config.stash[STATE_KEY], self.config.stash[SETTINGS_KEY]
+        if state.cases or state.missing or getattr(state, "warnings", None) or not settings.json_path:
+            return []
+        from ..report.outputs import write_outputs
+
+        return write_outputs(settings, [], [])
 
 
 def shard_line(record: Mapping[str, Any]) -> str:
@@ -250,8 +282,10 @@ def shard_line(record: Mapping[str, Any]) -> str:
     if not record.get("collected"):
         return f"albench: shard {label}: no collection record came back (did every worker crash?)"
     mine, total = len(record["cases"]), int(record["grid_cases"])
-    line = (f"albench: shard {label}: {mine} of {total} albench case(s) in {len(record['pairs'])} of "
-            f"{record['grid_pairs']} (encoder, dataset) pair(s); {total - mine} deselected for the other shards")
+    line = (
+        f"albench: shard {label}: {mine} of {total} albench case(s) in {len(record['pairs'])} of "
+        f"{record['grid_pairs']} (encoder, dataset) pair(s); {total - mine} deselected for the other shards"
+    )
     if record["unfinished"]:
         line += f"; {len(record['unfinished'])} case(s) did not run (the merge will call this shard incomplete)"
     return line

@@ -42,33 +42,58 @@ def build_parser(prog: str = "albench-report") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,
         description="Rebuild the pytest-albench report (Markdown/HTML tables, statistics and figures) "
-                    "from results files written with --albench-json, without rerunning anything.",
+        "from results files written with --albench-json, without rerunning anything.",
     )
     parser.add_argument("results", nargs="*", metavar="RESULTS.json", help="results files to read and merge")
-    parser.add_argument("--out", metavar="DIR", help="folder for report.md / report.html and figures/ "
-                                                    "(required, except with --merge)")
-    parser.add_argument("--merge", nargs="+", default=[], metavar="DIR",
-                        help="merge the results files of --albench-shard sessions (folders of them, or the files): "
-                             "check that every shard 0..N-1 of one grid is there and finished, gate, print the tables")
+    parser.add_argument(
+        "--out", metavar="DIR", help="folder for report.md / report.html and figures/ (required, except with --merge)"
+    )
+    parser.add_argument(
+        "--merge",
+        nargs="+",
+        default=[],
+        metavar="DIR",
+        help="merge the results files of --albench-shard sessions (folders of them, or the files): "
+        "check that every shard 0..N-1 of one grid is there and finished, gate, print the tables",
+    )
     parser.add_argument("--json", metavar="PATH", help="with --merge: write the merged results file here")
     parser.add_argument("--markdown", metavar="PATH", help="with --merge: write the rank tables as Markdown here")
     parser.add_argument("--csv", metavar="PATH", help="with --merge: write one row per (case, seed) here")
-    parser.add_argument("--format", choices=tuple(PAGE_FORMATS), default=DEFAULT_PAGE_FORMAT,
-                        help="page format: md (GitHub Markdown), html, or both "
-                             f"[default: {DEFAULT_PAGE_FORMAT}]")
-    parser.add_argument("--plots", choices=(*PLOT_FORMATS, NO_PLOTS), default=DEFAULT_PLOT_FORMAT,
-                        help=f"figure files: {', '.join(PLOT_FORMATS)}, or {NO_PLOTS} (tables only) "
-                             f"[default: {DEFAULT_PLOT_FORMAT}]")
+    parser.add_argument(
+        "--format",
+        choices=tuple(PAGE_FORMATS),
+        default=DEFAULT_PAGE_FORMAT,
+        help=f"page format: md (GitHub Markdown), html, or both [default: {DEFAULT_PAGE_FORMAT}]",
+    )
+    parser.add_argument(
+        "--plots",
+        choices=(*PLOT_FORMATS, NO_PLOTS),
+        default=DEFAULT_PLOT_FORMAT,
+        help=f"figure files: {', '.join(PLOT_FORMATS)}, or {NO_PLOTS} (tables only) [default: {DEFAULT_PLOT_FORMAT}]",
+    )
     parser.add_argument("--alpha", type=_alpha, default=0.05, help="significance level of the tests [default: 0.05]")
-    parser.add_argument("--posthoc", choices=POSTHOC_CHOICES, default=DEFAULT_POSTHOC,
-                        help="post-hoc test after Friedman: "
-                             + "; ".join(f"{name}: {text}" for name, text in POSTHOC_METHODS.items())
-                             + f" [default: {DEFAULT_POSTHOC}]")
-    parser.add_argument("--label", action="append", default=[], metavar="NAME=FILE",
-                        help="give FILE the run label NAME (added to each case's variant as run=NAME), so the "
-                             "same cases from several runs are compared side by side; repeatable")
-    parser.add_argument("--order", default=None, metavar="EMB1,EMB2,...",
-                        help="embedding order of the figures [default: the suites' ladder, weakest first]")
+    parser.add_argument(
+        "--posthoc",
+        choices=POSTHOC_CHOICES,
+        default=DEFAULT_POSTHOC,
+        help="post-hoc test after Friedman: "
+        + "; ".join(f"{name}: {text}" for name, text in POSTHOC_METHODS.items())
+        + f" [default: {DEFAULT_POSTHOC}]",
+    )
+    parser.add_argument(
+        "--label",
+        action="append",
+        default=[],
+        metavar="NAME=FILE",
+        help="give FILE the run label NAME (added to each case's variant as run=NAME), so the "
+        "same cases from several runs are compared side by side; repeatable",
+    )
+    parser.add_argument(
+        "--order",
+        default=None,
+        metavar="EMB1,EMB2,...",
+        help="embedding order of the figures [default: the suites' ladder, weakest first]",
+    )
     return parser
 
 
@@ -108,16 +133,23 @@ def _run(args: argparse.Namespace) -> int:
 
     merged = load_and_merge(args.results, args.label)
     if not merged.cases:
-        raise AlbenchError(f"{', '.join(f.path for f in merged.files)} hold(s) no cases: nothing to report. Was the "
-                           "session run with albench cases selected (check -k and the skip reasons)?")
+        raise AlbenchError(
+            f"{', '.join(f.path for f in merged.files)} hold(s) no cases: nothing to report. Was the "
+            "session run with albench cases selected (check -k and the skip reasons)?"
+        )
     sources = tuple(f"{f.path} (run={f.label})" if f.label else f.path for f in merged.files)
     info = RunInfo(sources=sources, profiles=tuple(merged.profiles), seeds=tuple(merged.seeds))
     order = [name.strip() for name in args.order.split(",") if name.strip()] if args.order else None
     outcome = write_report(
-        Path(args.out), merged.cases, merged.missing, info,
+        Path(args.out),
+        merged.cases,
+        merged.missing,
+        info,
         page_formats=PAGE_FORMATS[args.format],
         plot_formats=() if args.plots == NO_PLOTS else formats_for(args.plots),
-        alpha=args.alpha, posthoc=args.posthoc, order=order,
+        alpha=args.alpha,
+        posthoc=args.posthoc,
+        order=order,
     )
     for message in outcome.warnings:
         print(f"albench-report: warning: {message}", file=sys.stderr)
@@ -142,8 +174,10 @@ def _run_merge(args: argparse.Namespace) -> int:
     merged = shards.merged
     gate = merged_gate(merged.cases)  # updates the verdicts in place, as the session's gate does
     summary = summarize(merged.cases) if merged.cases else None
-    print(f"albench-report: merged {shards.count} shard(s) of grid {shards.grid[:12]}: {len(merged.cases)} case(s)"
-          + (f", {len(merged.missing)} without a result" if merged.missing else ""))
+    print(
+        f"albench-report: merged {shards.count} shard(s) of grid {shards.grid[:12]}: {len(merged.cases)} case(s)"
+        + (f", {len(merged.missing)} without a result" if merged.missing else "")
+    )
     print(render_text(merged.cases, merged.missing, summary))
     if merged.cases:
         analysis, _note = grid_analysis(merged.cases, alpha=args.alpha, posthoc=args.posthoc, summary=summary)
@@ -175,10 +209,15 @@ def _write_page(args: argparse.Namespace, merged: Any) -> None:
     info = RunInfo(sources=sources, profiles=tuple(merged.profiles), seeds=tuple(merged.seeds))
     order = [name.strip() for name in args.order.split(",") if name.strip()] if args.order else None
     outcome = write_report(
-        Path(args.out), merged.cases, merged.missing, info,
+        Path(args.out),
+        merged.cases,
+        merged.missing,
+        info,
         page_formats=PAGE_FORMATS[args.format],
         plot_formats=() if args.plots == NO_PLOTS else formats_for(args.plots),
-        alpha=args.alpha, posthoc=args.posthoc, order=order,
+        alpha=args.alpha,
+        posthoc=args.posthoc,
+        order=order,
     )
     for message in outcome.warnings:
         print(f"albench-report: warning: {message}", file=sys.stderr)

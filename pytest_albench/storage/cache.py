@@ -15,6 +15,10 @@ milliseconds, so every embedding run goes through this cache. Three properties m
 * **One computation under concurrency.** ``pytest -n 8`` starts eight workers that all want the same
   embeddings. :meth:`ArrayCache.get_or_compute` takes a per-entry file lock: one process computes,
   the others wait on the lock and then read the entry it wrote.
+
+On a cluster file system (NFS) ``fcntl``/``flock`` locks may be unsupported or local to one machine:
+``ALBENCH_CACHE_LOCK=soft`` uses a lock file instead (:mod:`pytest_albench.storage.soft_lock` says
+how a lock left by a killed process is detected and removed, and what that costs).
 """
 
 from __future__ import annotations
@@ -32,11 +36,12 @@ from typing import Any, BinaryIO, NamedTuple
 
 import numpy as np
 
-from .atomic import atomic_writer
 from ..errors import CacheError
+from .atomic import atomic_writer
 
 __all__ = [
     "FORMAT_VERSION",
+    "LOCK_KINDS",
     "MAGIC",
     "AlbenchCacheWarning",
     "ArrayCache",
@@ -51,6 +56,10 @@ FORMAT_VERSION = 1
 MAGIC = b"ALBCACHE"
 _PREFIX = struct.Struct("<8sII")  # magic, format version, header length
 _SUFFIX = ".alb"
+#: ``ALBENCH_CACHE_LOCK``: ``hard`` (fcntl/flock, the default) or ``soft`` (a lock file, for NFS).
+LOCK_KINDS = ("hard", "soft")
+#: Default age in seconds after which a soft lock file counts as left by a killed process.
+SOFT_LOCK_STALE_S = 600.0
 
 
 class AlbenchCacheWarning(UserWarning):
@@ -88,9 +97,7 @@ class CacheKey:
         """Hash ``inputs`` (JSON-safe builtins only) together with the format version."""
         document = {"format_version": FORMAT_VERSION, **inputs}
         try:
-            canonical = json.dumps(
-                document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-            )
+            canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
         except (TypeError, ValueError) as exc:
             raise CacheError(
                 f"cache key inputs are not plain JSON data ({exc}); pass only str, int, float, bool, "
@@ -120,11 +127,21 @@ class ArrayCache:
 
     ``lock_timeout`` is how long a process waits for another one computing the same entry
     (``-1``: forever, the right default when the other process is encoding a large dataset).
+    ``lock`` is ``hard`` or ``soft`` (default: ``$ALBENCH_CACHE_LOCK``, else ``hard``); ``stale_after``
+    is the age of a soft lock that counts as abandoned (default: ``$ALBENCH_CACHE_LOCK_STALE``, else 600 s).
     """
 
-    def __init__(self, root: str | os.PathLike[str], *, lock_timeout: float = -1) -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        *,
+        lock_timeout: float = -1,
+        lock: str | None = None,
+        stale_after: float | None = None,
+    ) -> None:
         self.root = Path(root)
         self.lock_timeout = lock_timeout
+        self.lock_kind, self.stale_after = _lock_settings(lock, stale_after)
 
     def path(self, key: CacheKey) -> Path:
         """Entries are sharded by the first two hex digits so no folder grows huge."""
@@ -225,6 +242,12 @@ class ArrayCache:
                 f"cannot create the cache folder {lock_path.parent}: {exc}. Set ALBENCH_CACHE_DIR "
                 "(or --albench-cache-dir) to a writable folder"
             ) from exc
+        if self.lock_kind == "soft":
+            from .soft_lock import soft_lock
+
+            with soft_lock(lock_path, self.lock_timeout, self.stale_after, self.path(key).name):
+                yield
+            return
         lock = FileLock(str(lock_path), timeout=self.lock_timeout)
         try:
             lock.acquire()
@@ -237,6 +260,24 @@ class ArrayCache:
             yield
         finally:
             lock.release()
+
+
+def _lock_settings(lock: str | None, stale_after: float | None) -> tuple[str, float]:
+    kind = (lock or os.environ.get("ALBENCH_CACHE_LOCK") or "hard").strip().lower()
+    if kind not in LOCK_KINDS:
+        raise CacheError(
+            f"ALBENCH_CACHE_LOCK={kind!r} is not a lock kind; use hard (fcntl, the default) or "
+            "soft (a lock file, for NFS and other cluster file systems)"
+        )
+    if stale_after is None:
+        text = os.environ.get("ALBENCH_CACHE_LOCK_STALE", "").strip()
+        try:
+            stale_after = float(text) if text else SOFT_LOCK_STALE_S
+        except ValueError:
+            raise CacheError(f"ALBENCH_CACHE_LOCK_STALE={text!r} is not a number of seconds") from None
+    if not stale_after > 0:
+        raise CacheError(f"the soft lock's staleness age must be positive seconds, got {stale_after}")
+    return kind, float(stale_after)
 
 
 def _contiguous(array: np.ndarray) -> np.ndarray:
