@@ -128,8 +128,6 @@ def main(argv: Sequence[str] | None = None, prog: str = "albench-report") -> int
 
 def _run(args: argparse.Namespace) -> int:
     from ..storage.results_file import load_and_merge
-    from .figures import formats_for
-    from .page import RunInfo, write_report
 
     merged = load_and_merge(args.results, args.label)
     if not merged.cases:
@@ -137,26 +135,7 @@ def _run(args: argparse.Namespace) -> int:
             f"{', '.join(f.path for f in merged.files)} hold(s) no cases: nothing to report. Was the "
             "session run with albench cases selected (check -k and the skip reasons)?"
         )
-    sources = tuple(f"{f.path} (run={f.label})" if f.label else f.path for f in merged.files)
-    info = RunInfo(sources=sources, profiles=tuple(merged.profiles), seeds=tuple(merged.seeds))
-    order = [name.strip() for name in args.order.split(",") if name.strip()] if args.order else None
-    outcome = write_report(
-        Path(args.out),
-        merged.cases,
-        merged.missing,
-        info,
-        page_formats=PAGE_FORMATS[args.format],
-        plot_formats=() if args.plots == NO_PLOTS else formats_for(args.plots),
-        alpha=args.alpha,
-        posthoc=args.posthoc,
-        order=order,
-    )
-    for message in outcome.warnings:
-        print(f"albench-report: warning: {message}", file=sys.stderr)
-    for path in outcome.pages:
-        print(f"albench-report: wrote {path}")
-    if outcome.figures:
-        print(f"albench-report: wrote {len(outcome.figures)} figure file(s) under {Path(args.out) / 'figures'}")
+    _write_page(args, merged, tuple(f"{f.path} (run={f.label})" if f.label else f.path for f in merged.files))
     return EXIT_OK
 
 
@@ -201,11 +180,12 @@ def _run_merge(args: argparse.Namespace) -> int:
     return EXIT_REGRESSED if gate is not None and gate.regressed else EXIT_OK
 
 
-def _write_page(args: argparse.Namespace, merged: Any) -> None:
+def _write_page(args: argparse.Namespace, merged: Any, sources: tuple[str, ...] | None = None) -> None:
+    """The report page (and figures) of the merged cases into ``--out``; ``sources`` name the input files."""
     from .figures import formats_for
     from .page import RunInfo, write_report
 
-    sources = tuple(f.path for f in merged.files)
+    sources = sources if sources is not None else tuple(f.path for f in merged.files)
     info = RunInfo(sources=sources, profiles=tuple(merged.profiles), seeds=tuple(merged.seeds))
     order = [name.strip() for name in args.order.split(",") if name.strip()] if args.order else None
     outcome = write_report(
@@ -223,6 +203,8 @@ def _write_page(args: argparse.Namespace, merged: Any) -> None:
         print(f"albench-report: warning: {message}", file=sys.stderr)
     for path in outcome.pages:
         print(f"albench-report: wrote {path}")
+    if outcome.figures:
+        print(f"albench-report: wrote {len(outcome.figures)} figure file(s) under {Path(args.out) / 'figures'}")
 
 
 if __name__ == "__main__":  # pragma: no cover
