@@ -12,7 +12,8 @@ from markdown_tables import table_mapping
 from pytester_grid import run
 from synthetic_results import results_document
 
-from pytest_albench.report.page import RunInfo, build_page, render_html, render_markdown, write_report
+from pytest_albench.report.page import RunInfo, build_page, write_report
+from pytest_albench.report.render import render_html, render_markdown
 
 INFO = RunInfo(sources=("results/run.json",), profiles=("smoke",), seeds=(0, 1, 2))
 
