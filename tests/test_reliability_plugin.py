@@ -88,7 +88,10 @@ def hangs(inputs, batch_size, rng):
 )
 
 
-def test_a_session_killed_during_update_keeps_its_results_and_marks_the_set(pytester: pytest.Pytester) -> None:
+@pytest.mark.parametrize("workers", [("-p", "no:xdist"), ("-n", "2")], ids=["serial", "xdist"])
+def test_a_session_killed_during_update_keeps_its_results_and_marks_the_set(
+    pytester: pytest.Pytester, workers: tuple[str, str]
+) -> None:
     folder = _grid(pytester, TEST_FILE.replace('["random", "mine", "entropy"]', '["random", "entropy", "hangs"]'))
     pytester.makeconftest(HANGS)
     env = {**os.environ, "PYTHONPATH": str(pytester.path)}
@@ -98,8 +101,7 @@ def test_a_session_killed_during_update_keeps_its_results_and_marks_the_set(pyte
         "pytest",
         "-p",
         "no:cacheprovider",
-        "-p",
-        "no:xdist",
+        *workers,
         "-p",
         "no:randomly",
         "--albench-update=all",

@@ -56,18 +56,32 @@ class Controller:
         self.case_marker = case_marker
         self.journal: ResultsJournal | None = None
         self.marked_folders: set[Path] = set()
+        self.prepared = False
 
     # ------------------------------------------------------------------------------ collection
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         items = [item for item in session.items if item.get_closest_marker(self.case_marker)]
-        if not items:
+        self._prepare([item.nodeid for item in items], {Path(str(item.path)) for item in items})
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        """Under xdist the controller collects nothing itself; the first worker's ids stand in."""
+        if not self.prepared:
+            rootdir = Path(str(self.config.rootpath))
+            self._prepare(list(ids), {rootdir / nodeid.split("::", 1)[0] for nodeid in ids})
+
+    def _prepare(self, nodeids: list[str], test_files: set[Path]) -> None:
+        """Before the first case: warn about half-written baseline sets, remove temp files of killed
+        writes, and open the results journal."""
+        self.prepared = True
+        if not nodeids:
             return
-        folders = {self.settings.baseline_dir_for(Path(str(item.path))) for item in items}
+        from ..storage.atomic import remove_stale_temp_files
+
+        folders = {self.settings.baseline_dir_for(path) for path in test_files}
         self.state.warnings.extend(_interrupted_updates(folders))
         for folder in folders:
-            from ..storage.atomic import remove_stale_temp_files
-
             remove_stale_temp_files(folder)
         if self.settings.json_path:
             from ..storage.journal import ResultsJournal, journal_path
@@ -76,7 +90,7 @@ class Controller:
                 "profile": self.settings.profile,
                 "seeds": list(self.settings.seeds or ()),
                 "started": time.time(),
-                "collected": [item.nodeid for item in items],
+                "collected": nodeids,
             }
             self.journal = ResultsJournal(journal_path(self.settings.json_path), header)
 

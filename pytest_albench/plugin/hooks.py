@@ -46,6 +46,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
         config.stash[STATE_KEY].threads = threads_per_worker(int(workerinput.get("workercount", 1)))
     else:
+        _check_device(config.stash[SETTINGS_KEY].device)  # once, at start-up, before any case (xdist too)
         controller = Controller(config, config.stash[SETTINGS_KEY], config.stash[STATE_KEY], CASE_MARKER)
         config.pluginmanager.register(controller, "albench-controller")
 
@@ -62,13 +63,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Every process (xdist workers collect too) learns how many albench cases the session holds: the
-    regression gate's family size. The controller checks the device once, before any case runs."""
+    regression gate's family size."""
     config = session.config
     count = sum(1 for item in session.items if item.get_closest_marker(CASE_MARKER) is not None)
     shard = config.stash[SETTINGS_KEY].shard  # a shard's cases are judged as members of the whole grid
     config.stash[STATE_KEY].family_size = shard.grid_cases(count) if shard is not None else count
-    if count and not hasattr(config, "workerinput"):
-        _check_device(config.stash[SETTINGS_KEY].device)
 
 
 def _check_device(device: str) -> None:
