@@ -170,3 +170,13 @@ def test_a_real_break_still_fails_the_corrected_gate() -> None:
         cases.append(case)
     result = session_gate(cases, alpha=0.05, correction="bh")
     assert set(result.regressed) == {broken[cell]["case_id"] for cell in cells}
+
+
+def test_an_undetectable_drop_is_stored_as_json() -> None:
+    import json
+
+    settings = CompareSettings(tolerance=0.01, alpha=0.05, test="sign", correction="bh", family_size=50)
+    base, case = _record("few", [0.80, 0.81, 0.82]), _record("few", [0.80, 0.81, 0.82])
+    verdict = compare(case, baseline_from_case(base), settings).to_dict()
+    assert verdict["mde"] == 1.0  # no drop can reach alpha / 50 with 3 seeds: the whole AULC range
+    json.dumps(verdict, allow_nan=False)  # results files refuse NaN and infinity

@@ -129,7 +129,12 @@ def gate_lines(result: GateResult) -> list[str]:
         worst = max(result.underpowered, key=lambda row: row[1])
         lines.append(
             f"albench: WARNING: {len(result.underpowered)} case(s) cannot detect a drop of their tolerance with their "
-            f"seeds (e.g. {worst[0]}: detectable drop {worst[1]:.4f} > tolerance {worst[2]:.4f}); add seeds or raise "
-            "the tolerance for the gate to mean something there"
+            f"seeds at alpha / {result.family_size} (e.g. {worst[0]}: detectable drop {_drop(worst[1])} > tolerance "
+            f"{worst[2]:.4f}, assuming a change re-draws each seed's AULC); add seeds or raise the tolerance for the "
+            "gate to mean something there"
         )
     return lines
+
+
+def _drop(value: float) -> str:
+    return "none" if value >= 1.0 else f"{value:.4f}"

@@ -94,7 +94,8 @@ def compare(case: CaseRecord, baseline: Mapping[str, Any] | None, settings: Comp
         "case_alpha": settings.case_alpha,
         "correction": settings.correction,
         "test": result.test_name,
-        "mde": mde,
+        # JSON has no infinity: 1.0, the whole AULC range, stands for "no drop can be detected"
+        "mde": None if mde is None else min(mde, 1.0),
     }
     table = per_seed_table(seeds, base, cur)
     dropped = -result.mean_delta > settings.tolerance
@@ -214,7 +215,8 @@ def minimum_detectable_drop(baseline_aulcs: Sequence[float], test: str, level: f
 
     spread = math.sqrt(2.0) * float(values.std(ddof=1))
     quantiles = float(student_t.ppf(1.0 - level, n - 1)) + float(student_t.ppf(MDE_POWER, n - 1))
-    return quantiles * spread / math.sqrt(n)
+    drop = quantiles * spread / math.sqrt(n)
+    return drop if drop < 1.0 else math.inf  # AULC lies in [0, 1]: a larger drop cannot happen
 
 
 def per_seed_table(seeds: Sequence[str], base: Sequence[float], cur: Sequence[float]) -> str:

@@ -143,7 +143,7 @@ def status_table(cases: Iterable[Case], missing: Iterable[str] = ()) -> Table:
 
 
 def _mde_text(mde: object) -> str:
-    if isinstance(mde, float) and math.isinf(mde):
+    if isinstance(mde, float) and mde >= 1.0:  # the whole AULC range (stored for infinity)
         return "none (too few seeds)"
     return f"{mde:.4f}" if isinstance(mde, float) else ""
 
