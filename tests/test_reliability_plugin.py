@@ -76,6 +76,36 @@ def test_unwritable_json_path_still_writes_the_csv_and_passes(pytester: pytest.P
     assert (locked / "old.json").read_text() == '{"kept": true}\n'
 
 
+DISK_FULL = (
+    CONFTEST
+    + """
+
+import errno
+import pytest_albench.report.outputs as outputs
+
+
+def _full(path, obj):
+    raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+
+outputs.write_json_atomic = _full  # the results file cannot be written: the disk is full
+"""
+)
+
+
+def test_a_results_file_that_cannot_be_written_keeps_the_journal(pytester: pytest.Pytester) -> None:
+    _grid(pytester, ONE_CASE)
+    pytester.makeconftest(DISK_FULL)
+    (pytester.path / "out.json").write_text('{"older": true}\n')  # an older results file at that path
+    result = run(pytester, "-p", "no:xdist", "--albench-json=out.json")
+    assert result.ret == 0
+    assert "the results JSON could not be written" in result.stdout.str()
+    journal = pytester.path / "out.json.partial.jsonl"
+    assert "this session's results are kept in" in result.stdout.str()
+    assert _journal_cases(journal) == 1  # the session's only copy of its results survives
+    assert (pytester.path / "out.json").read_text() == '{"older": true}\n'
+
+
 HANGS = (
     CONFTEST
     + """

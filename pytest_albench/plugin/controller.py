@@ -189,7 +189,7 @@ class Controller:
     def _summary_lines(self) -> list[str]:
         from ..analysis import summarize
         from ..analysis.gate import gate_lines
-        from ..report.outputs import write_outputs
+        from ..report.outputs import RESULTS_JSON, write_outputs
         from ..report.tables import render_text
 
         state, settings = self.state, self.settings
@@ -201,9 +201,14 @@ class Controller:
         if state.written:
             lines.append(f"albench: wrote {len(state.written)} baseline file(s)")
         lines += [f"albench: WARNING: {warning}" for warning in state.warnings]
-        lines += write_outputs(settings, state.cases, state.missing, summary)
-        if self.journal is not None and (not settings.json_path or Path(settings.json_path).is_file()):
-            self.journal.finish()
+        written: set[str] = set()
+        lines += write_outputs(settings, state.cases, state.missing, summary, written)
+        if self.journal is not None:
+            if RESULTS_JSON in written:
+                self.journal.finish()  # the results file holds everything the journal held
+            else:  # keep it: it is then the only file with this session's results
+                self.journal.close()
+                lines.append(f"albench: this session's results are kept in {self.journal.path}")
         if state.cases:
             try:
                 lines += grid_report_lines(settings, state.cases, state.missing, summary)

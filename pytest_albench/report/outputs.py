@@ -12,11 +12,21 @@ from ..storage.atomic import write_json_atomic, write_text_atomic
 from ..storage.results_file import results_document
 from .tables import render_csv, render_markdown
 
+#: The name of the results JSON among the outputs (see ``written`` of :func:`write_outputs`).
+RESULTS_JSON = "results JSON"
+
 
 def write_outputs(
-    settings: Any, cases: Sequence[CaseRecord], missing: Sequence[str], summary: GridSummary | None = None
+    settings: Any,
+    cases: Sequence[CaseRecord],
+    missing: Sequence[str],
+    summary: GridSummary | None = None,
+    written: set[str] | None = None,
 ) -> list[str]:
     """Write the requested files atomically; return one line per file for the terminal.
+
+    ``written``, when given, receives the name of every output that was written (``RESULTS_JSON``, ...),
+    so a caller can tell a written file from an older one left at the same path.
 
     Each file is written on its own: an unwritable ``--albench-json`` path is a warning line that
     names the path and the fix, and the CSV and Markdown files after it are still written. Atomic
@@ -24,7 +34,7 @@ def write_outputs(
     """
     outputs: list[tuple[str, str | None, Callable[[], None]]] = [
         (
-            "results JSON",
+            RESULTS_JSON,
             settings.json_path,
             lambda: write_json_atomic(
                 settings.json_path,
@@ -53,4 +63,6 @@ def write_outputs(
             )
             continue
         lines.append(f"albench: {what} written to {path}")
+        if written is not None:
+            written.add(what)
     return lines
