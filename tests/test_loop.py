@@ -132,3 +132,26 @@ def test_end_to_end_on_a_real_local_dataset(shared_data: Path, tmp_path: Path) -
     assert result.data["dataset_source"].startswith("local:")
     assert [c.n_labeled for c in result.cycles] == [10, 20, 30, 40, 50]
     assert result.final_accuracy > 1 / 6
+
+
+def test_the_engine_keeps_a_bounded_lru_of_embedded_problems(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At most ``max_problems`` problems and ``max_problem_bytes`` of embeddings stay in memory, least
+    recently used first out, and the newest is kept whatever its size."""
+    from pytest_albench import ALConfig, Engine
+    from pytest_albench.engine import engine as engine_module
+
+    built: list[str] = []
+
+    def fake_build(config: ALConfig, settings: Engine, progress: object = None) -> PoolProblem:
+        built.append(config.dataset)
+        x = np.zeros((10, 100 if config.dataset != "big" else 10_000), dtype=np.float32)
+        return PoolProblem(x_pool=x, y_pool=np.arange(10) % 2, x_test=x, y_test=np.arange(10) % 2, n_classes=2)
+
+    monkeypatch.setattr(engine_module, "build_problem", fake_build)
+    engine = Engine(max_problems=2, max_problem_bytes=500_000)
+    for name in ("a", "b", "a", "c", "a", "b"):
+        engine.problem_for(ALConfig(dataset=name))
+    assert built == ["a", "b", "c", "b"]  # "a" was used most recently, so "b" was evicted by "c"
+    assert engine.cached_problems() == 2
+    engine.problem_for(ALConfig(dataset="big"))  # 800 kB of pool and test: more than the rest may hold
+    assert engine.cached_problems() == 1

@@ -27,8 +27,6 @@ from pytest_albench.data import load_dataset
 from pytest_albench.data._files import write_csv
 from pytest_albench.report.cli import main as report_main
 
-pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-
 ONE_CASE = TEST_FILE.replace('["random", "mine", "entropy"]', '["random"]')
 
 
