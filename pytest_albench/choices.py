@@ -17,14 +17,34 @@ __all__ = [
     "DEFAULT_PAIRED_TEST",
     "DEFAULT_PLOT_FORMAT",
     "DEFAULT_POSTHOC",
+    "DEFAULT_PROTOCOL",
+    "DEFAULT_VALIDATION",
     "NO_PLOTS",
     "PAGE_FORMATS",
     "PAIRED_TESTS",
     "PLOT_FORMATS",
     "POSTHOC_LABELS",
     "POSTHOC_METHODS",
+    "PROTOCOL_SUMMARIES",
     "STATUSES",
+    "VALIDATIONS",
 ]
+
+#: Named protocols (``--albench-protocol``), defined in :mod:`pytest_albench.engine.protocols`.
+PROTOCOL_SUMMARIES: dict[str, str] = {
+    "default": "pytest-albench's own: rows rescaled to unit scale, C=1, a carved validation split",
+    "scikit-activeml": "scikit-activeml 1.0.1 with LogisticRegression(C=1, max_iter=1000) on raw rows, "
+    "no validation, k0=C",
+    "study": "arXiv 2506.01992: logistic regression on raw rows, no validation split (head settings inferred)",
+}
+DEFAULT_PROTOCOL = "default"
+
+#: Whether a case carves a validation split from train (``validation=``): name -> what it does.
+VALIDATIONS: dict[str, str] = {
+    "carve": "the dataset's validation split, else 10 % of train carved (stratified, seed 0); the pool is the rest",
+    "none": "no validation split: the whole train split is the pool (a dataset's own validation split is unused)",
+}
+DEFAULT_VALIDATION = "carve"
 
 #: Verdicts of a case against its stored baseline (see :mod:`pytest_albench.analysis.verdict`).
 STATUSES: tuple[str, ...] = ("ok", "improved", "regressed", "drift", "numeric", "stale", "new")

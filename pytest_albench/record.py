@@ -31,7 +31,7 @@ UNVERSIONED = 1
 
 #: Treatments that split rank tables when a case sets them (sizes such as k0 do not: they are scaled
 #: per dataset and must not separate datasets that are ranked together), with their short names.
-VARIANT_KEYS = {"initial_pool_method": "ips", "head": "head"}
+VARIANT_KEYS = {"protocol": "protocol", "initial_pool_method": "ips", "head": "head"}
 #: The treatments' values when a case does not set them.
 DEFAULT_IPS = "random"
 DEFAULT_HEAD = "logistic"
@@ -166,6 +166,7 @@ class CaseRecord(_CaseRequired, total=False):
     environment: Environment
     data: DataDescription
     quality: Quality
+    protocol: str  # the named protocol (engine/protocols.py); records written before it existed: "default"
     baseline: BaselineVerdict
     baseline_path: str
     baseline_error: str
@@ -192,6 +193,7 @@ def case_record(
     environment: Mapping[str, Any],
     data: Mapping[str, Any],
     quality: Mapping[str, Any],
+    protocol: str = "default",
 ) -> CaseRecord:
     """The record of a finished case, checked: a value of the wrong type fails here, naming the field,
     rather than in xdist's report transfer, the JSON writer or a table. ``data`` and ``quality`` come
@@ -212,6 +214,7 @@ def case_record(
         "environment": dict(environment),
         "data": json_safe(data),
         "quality": json_safe(quality),
+        "protocol": str(protocol),
     }
     return check_record(raw, f"the record pytest-albench built for {nodeid}")
 
@@ -426,6 +429,11 @@ def with_variant(label: str, record: Mapping[str, Any]) -> str:
     """``label`` with the case's variant appended: cases of another treatment are ranked apart."""
     variant = variant_of(record)
     return f"{label} [{variant}]" if variant else label
+
+
+def protocol_of(record: Mapping[str, Any]) -> str:
+    """The named protocol the case ran under (``"default"`` for records that predate protocols)."""
+    return str(record.get("protocol") or record.get("config", {}).get("protocol") or "default")
 
 
 def ips_of(record: Mapping[str, Any]) -> str:

@@ -52,3 +52,39 @@ def test_a_pytest_run_that_runs_no_case_leaves_them_out_too(tmp_path: Path) -> N
     loaded = imported_after(code)
     assert "pytest_albench" in loaded
     assert not loaded & set(HEAVY), f"a plain pytest run pulled in {sorted(loaded & set(HEAVY))}"
+
+
+#: One tiny AL run per strategy and head (logistic, MLP; BALD also with the bootstrap posterior, which
+#: refits the logistic head per sample), on a synthetic pool.
+_AL_CASES = """
+import numpy as np
+from pytest_albench.engine.loop import PoolProblem, run_active_learning
+from pytest_albench.strategies import strategy_names
+
+gen = np.random.default_rng(0)
+y = np.arange(120) % 3
+x = (gen.normal(size=(3, 16))[y] + gen.normal(size=(120, 16))).astype(np.float32)
+problem = PoolProblem(x[:90], y[:90], x[90:], y[90:], 3)
+runs = [(s, h, {"epochs": 5} if h == "mlp" else {}) for s in strategy_names() for h in ("logistic", "mlp")]
+for strategy, head, params in runs + [("bald", "logistic", {"posterior": "bootstrap"})]:
+    run_active_learning(problem, strategy=strategy, seed=0, initial_pool_size=6, schedule=[6, 6], head=head,
+                        head_params=params, device="cpu")
+"""
+
+
+def test_an_al_case_never_imports_torch_dynamo() -> None:
+    """torch.optim's optimisers import torch._dynamo (1.6-2.4 s) when constructed; the heads use
+    pytest_albench.engine.optim instead, so no AL run pays for it."""
+    probe = _AL_CASES + "import sys\nprint('dynamo' if 'torch._dynamo' in sys.modules else 'clean')"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=600, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "clean", "an AL run imported torch._dynamo"
+
+
+def test_the_dynamo_probe_can_fail() -> None:
+    """Guard: constructing a torch.optim optimiser does import torch._dynamo (what the heads avoid)."""
+    probe = (
+        "import sys, torch\nassert 'torch._dynamo' not in sys.modules\n"
+        "torch.optim.LBFGS([torch.zeros(1, requires_grad=True)])\nprint('torch._dynamo' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "True"

@@ -48,7 +48,7 @@ class TestOptions:
     def test_header_shows_resolved_settings(self, pytester: pytest.Pytester) -> None:
         pytester.makepyfile("def test_nothing(): pass")
         result = pytester.runpytest("--albench-seeds=0-2", "--albench-profile=smoke")
-        result.stdout.fnmatch_lines(["albench: profile=smoke seeds=0,1,2 *"])
+        result.stdout.fnmatch_lines(["albench: profile=smoke protocol=default seeds=0,1,2 *"])
 
     @pytest.mark.parametrize(
         "args, message",
@@ -82,7 +82,7 @@ class TestOptions:
     def test_ini_keys_are_read(self, pytester: pytest.Pytester) -> None:
         pytester.makeini("[pytest]\nalbench_profile = full\nalbench_seeds = 4,5\n")
         pytester.makepyfile("def test_nothing(): pass")
-        pytester.runpytest().stdout.fnmatch_lines(["albench: profile=full seeds=4,5 *"])
+        pytester.runpytest().stdout.fnmatch_lines(["albench: profile=full protocol=default seeds=4,5 *"])
 
 
 class TestGrid:

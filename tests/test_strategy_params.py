@@ -341,7 +341,7 @@ NOT_FLOAT = ((True, "of type bool"), ("0.5", "of type str"))
 PARAM_TABLE: dict[tuple[str, str], Cases] = {
     ("dropquery", "n_passes"): Cases((1, 5), ((0, "out of range"), *NOT_INT)),
     ("dropquery", "rate"): Cases((0, 0.0, 0.5, 0.99), ((1.0, "out of range"), (-0.1, "out of range"), *NOT_FLOAT)),
-    ("typiclust", "max_clusters"): Cases((1, 4, 500), ((0, "out of range"), *NOT_INT)),
+    ("typiclust", "max_clusters"): Cases((None, 1, 4, 500), ((0, "out of range"), *NOT_INT)),
     ("typiclust", "min_cluster_size"): Cases((1, 50), ((0, "out of range"), *NOT_INT)),
     ("typiclust", "k_neighbors"): Cases((1, 3, 100), ((0, "out of range"), *NOT_INT)),
     ("typiclust", "n_init"): Cases((1, 2), ((0, "out of range"), *NOT_INT)),
@@ -349,6 +349,10 @@ PARAM_TABLE: dict[tuple[str, str], Cases] = {
     ("probcover", "n_clusters"): Cases((None, 1, 5), ((0, "out of range"), *NOT_INT)),
     ("probcover", "purity"): Cases((1.0, 0.5, 0.01), ((0.0, "out of range"), (1.5, "out of range"), *NOT_FLOAT)),
     ("probcover", "max_degree"): Cases((None, 1, 8), ((0, "out of range"), *NOT_INT)),
+    ("probcover", "delta_grid"): Cases(
+        (None, (0.2, 0.4, 2.0), [1.0]),
+        (([], "empty"), ((0.0, 0.2), "out of range"), (0.5, "of type float"), ("0.2", "of type str")),
+    ),
     ("alfamix", "alphas"): Cases(
         ((0.5,), [0.125, 0.25], np.array([0.1, 0.2])),
         (

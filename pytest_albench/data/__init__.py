@@ -83,14 +83,15 @@ def load_dataset(
     name: str,
     *,
     data_dir: str | os.PathLike[str] | None = None,
-    validation_fraction: float = 0.1,
+    validation_fraction: float | None = 0.1,
 ) -> TextDataset:
     """The dataset called ``name`` (optionally ``local:NAME`` or ``hub:NAME``).
 
     ``data_dir`` defaults to ``$ALBENCH_DATA_DIR``; ``validation_fraction`` is used only when the
-    source has no validation split (carved from train with seed 0, test untouched).
+    source has no validation split (carved from train with seed 0, test untouched); ``None`` carves
+    nothing (the validation split is then the source's own, or empty).
     """
-    if not 0.0 < validation_fraction < 1.0:
+    if validation_fraction is not None and not 0.0 < validation_fraction < 1.0:
         raise DatasetError(f"validation_fraction must lie strictly between 0 and 1, got {validation_fraction}")
     root = resolve_data_dir(data_dir)
     prefix, _, bare = name.partition(":") if name.split(":", 1)[0] in _PREFIXES else ("", "", name)
@@ -110,7 +111,7 @@ def load_dataset(
     )
 
 
-def _load_hub(name: str, root: Path | None, validation_fraction: float) -> TextDataset:
+def _load_hub(name: str, root: Path | None, validation_fraction: float | None) -> TextDataset:
     if name not in HUB_DATASETS:
         close = difflib.get_close_matches(name, list(HUB_DATASETS), n=3)
         hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
@@ -127,7 +128,7 @@ def _data_dir_hint(root: Path | None) -> str:
     return f" (data dir: {root})"
 
 
-def _call_loader(name: str, loader: Any, root: Path | None, validation_fraction: float) -> TextDataset:
+def _call_loader(name: str, loader: Any, root: Path | None, validation_fraction: float | None) -> TextDataset:
     """Call a registered loader with what its parameters ask for, and check its result."""
     try:
         params = list(inspect.signature(loader).parameters)

@@ -119,6 +119,8 @@ class TextDataset:
         if not isinstance(split, Split) or split.name != expected:
             raise DatasetError(f"dataset {self.name!r}: the {expected} field must be a Split named {expected!r}")
         if len(split) == 0:
+            if expected == "validation":  # no held-out split: validation="none", the study's setting
+                return
             raise DatasetError(f"dataset {self.name!r}: the {expected} split is empty; supply at least one row")
         if split.labels.min() < 0 or split.labels.max() >= len(self.class_names):
             raise DatasetError(
@@ -272,12 +274,14 @@ def build_dataset(
     test: tuple[Sequence[str], Sequence[Any]],
     validation: tuple[Sequence[str], Sequence[Any]] | None = None,
     class_names: Sequence[str] | None = None,
-    validation_fraction: float = 0.1,
+    validation_fraction: float | None = 0.1,
 ) -> TextDataset:
     """Assemble a :class:`TextDataset` from raw ``(texts, labels)`` pairs; loaders end here.
 
     Labels are encoded once over all splits; a missing validation split is carved from train
     (stratified, ``validation_fraction``, seed :data:`CARVE_SEED`); the test split is never touched.
+    ``validation_fraction=None`` carves nothing: without a validation split of its own the dataset
+    then has an empty one, and train keeps every row.
     """
     raw = {"train": train, "test": test, **({"validation": validation} if validation else {})}
     for split, (texts, labels) in raw.items():
@@ -288,7 +292,9 @@ def build_dataset(
     for split in ("validation", "test"):
         if split in splits:
             _check_classes_in_train(name, split, splits[split], splits["train"], names)
-    if "validation" not in splits:
+    if "validation" not in splits and validation_fraction is None:
+        splits["validation"] = splits["train"].subset(np.empty(0, dtype=np.int64), name="validation")
+    elif "validation" not in splits and validation_fraction is not None:
         splits["train"], splits["validation"] = carve_validation(name, splits["train"], validation_fraction)
     return TextDataset(name, source, names, splits["train"], splits["validation"], splits["test"])
 

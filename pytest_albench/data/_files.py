@@ -182,7 +182,7 @@ def local_dataset_names(root: Path | None) -> list[str]:
     return sorted(p.name for p in root.iterdir() if is_dataset_folder(p))
 
 
-def load_local_dataset(name: str, root: Path | None, validation_fraction: float = 0.1) -> TextDataset:
+def load_local_dataset(name: str, root: Path | None, validation_fraction: float | None = 0.1) -> TextDataset:
     """Read ``<root>/<name>``; train and test are required, validation is carved when absent."""
     folder = _dataset_folder(name, root)
     raw: dict[str, RawSplit] = {}

@@ -274,7 +274,7 @@ def snapshot_files(spec: HubDatasetSpec) -> dict[str, list[str]]:
     return found
 
 
-def load_hub_dataset(name: str, validation_fraction: float = 0.1, data_dir: Path | None = None) -> TextDataset:
+def load_hub_dataset(name: str, validation_fraction: float | None = 0.1, data_dir: Path | None = None) -> TextDataset:
     """Load a known hub dataset at its pinned commit, or explain why not and what to use instead."""
     spec = HUB_DATASETS[name]
     if spec.manual:
@@ -302,7 +302,7 @@ def read_hub_splits(spec: HubDatasetSpec, data_dir: Path | None = None) -> Any:
         raise _unavailable(spec, f"{where}{type(exc).__name__}: {exc}", data_dir) from exc
 
 
-def _convert(spec: HubDatasetSpec, loaded: Any, validation_fraction: float) -> TextDataset:
+def _convert(spec: HubDatasetSpec, loaded: Any, validation_fraction: float | None) -> TextDataset:
     available = list(loaded.keys())
     raw = {}
     class_names = None

@@ -52,7 +52,7 @@ def _read_document(path: Path) -> str:
     return text.strip()
 
 
-def load_bbc_news(validation_fraction: float = 0.1) -> TextDataset:
+def load_bbc_news(validation_fraction: float | None = 0.1) -> TextDataset:
     """All 2,225 articles in 5 classes (folder names), split 80/20 stratified, seed 0."""
     root = bbc_data_dir()
     texts: list[str] = []

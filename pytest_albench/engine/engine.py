@@ -49,7 +49,14 @@ class Engine:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def problem_for(self, config: ALConfig, progress: ProgressCallback | None = None) -> PoolProblem:
-        key = (config.dataset, config.embedding, config.max_pool, config.max_test, config.subsample_seed)
+        key = (
+            config.dataset,
+            config.embedding,
+            config.max_pool,
+            config.max_test,
+            config.subsample_seed,
+            config.validation,
+        )
         with self._lock:
             if key in self._problems:
                 self._problems.move_to_end(key)
@@ -84,17 +91,23 @@ def _problem_bytes(problems: Iterable[PoolProblem]) -> int:
 
 
 def build_problem(config: ALConfig, settings: Engine, progress: ProgressCallback | None = None) -> PoolProblem:
-    """Load the dataset, subsample large splits (seeded by ``subsample_seed``), embed (cached)."""
+    """Load the dataset, subsample large splits (seeded by ``subsample_seed``), embed (cached).
+
+    With ``validation="none"`` nothing is carved from train (the whole train split is the pool) and no
+    validation split is embedded or evaluated; a dataset's own validation split is then unused.
+    """
     from ..data import load_dataset, subsample_indices
     from ..embeddings import embed_dataset
 
     if progress is not None:
         progress("dataset", 0, 1)
-    dataset = load_dataset(config.dataset, data_dir=settings.data_dir)
+    held_out = config.validation != "none"
+    dataset = load_dataset(config.dataset, data_dir=settings.data_dir, validation_fraction=0.1 if held_out else None)
     rng = np.random.default_rng(np.random.SeedSequence(config.subsample_seed))
     pool_idx = subsample_indices(dataset.train.labels, config.max_pool or len(dataset.train.labels), rng)
     test_idx = subsample_indices(dataset.test.labels, config.max_test or len(dataset.test.labels), rng)
-    val_idx = subsample_indices(dataset.validation.labels, config.max_test or len(dataset.validation.labels), rng)
+    n_val = len(dataset.validation.labels) if held_out else 0
+    val_idx = subsample_indices(dataset.validation.labels, min(config.max_test or n_val, n_val), rng)
     subset = replace(
         dataset,
         train=dataset.train.subset(pool_idx),
@@ -150,7 +163,7 @@ def run_experiment(
         problem,
         strategy=config.strategy,
         seed=seed,
-        initial_pool_size=config.initial_pool_size,
+        initial_pool_size=config.k0_for(problem.n_classes),
         schedule=config.schedule,
         initial_pool_method=config.initial_pool_method,
         head=config.head,

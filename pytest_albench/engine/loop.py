@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import BudgetError, DatasetError, EmbeddingError
-from .heads import Head, make_head, numpy_seed
+from .heads import DEFAULT_FEATURE_SCALING, Head, check_feature_scaling, make_head, numpy_seed
 from .metrics import accuracy, macro_f1, normalized_aulc
 from .provenance import environment_fingerprint
 from .result import CycleRecord, RunResult
@@ -189,8 +189,9 @@ def run_active_learning(
 
 
 class _Run:
-    """The state of one run on its device: the rescaled splits, the labeled mask and revealed labels,
-    the seed's streams, and the per-cycle records of the heads fitted so far."""
+    """The state of one run on its device: the splits as the head sees them (``feature_scaling``), the
+    labeled mask and revealed labels, the seed's streams, and the per-cycle records of the heads fitted
+    so far."""
 
     def __init__(self, problem: PoolProblem, dev: str, seed: int, head: str, head_params: dict[str, Any]) -> None:
         import torch
@@ -199,7 +200,8 @@ class _Run:
         self.streams = make_streams(seed)
         self.timer = _Timer(dev)
         self.start = self.timer.now()
-        scale = feature_scale(problem.x_pool)
+        scaling = check_feature_scaling(head_params.get("feature_scaling", DEFAULT_FEATURE_SCALING))
+        scale = feature_scale(problem.x_pool) if scaling == "pool_norm" else 1.0
         self.x_pool = _to_device(problem.x_pool, scale, dev)
         self.y_pool = torch.from_numpy(problem.y_pool.astype(np.int64)).to(dev)
         self.x_test = _to_device(problem.x_test, scale, dev)
@@ -271,6 +273,9 @@ def feature_scale(x_pool: np.ndarray) -> float:
     averaged GloVe vectors), and an L2-penalised head with a fixed C would be over-regularised on
     some and not on others. A single scalar from the pool (never the test split) fixes that while
     leaving every distance ratio, and so every diversity strategy's choice, unchanged.
+
+    It is the ``"pool_norm"`` feature scaling, the default protocol's; a head given
+    ``feature_scaling="none"`` sees the rows unscaled (the scikit-activeml and study protocols).
     """
     with np.errstate(over="ignore"):
         mean_norm = float(np.linalg.norm(x_pool, axis=1).mean())
@@ -290,7 +295,12 @@ def feature_scale(x_pool: np.ndarray) -> float:
 def _to_device(x: np.ndarray, scale: float, device: str) -> Any:
     import torch
 
-    return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32) * np.float32(scale)).to(device)
+    rows = np.ascontiguousarray(x, dtype=np.float32)
+    if scale != 1.0:
+        rows = rows * np.float32(scale)
+    elif rows is x:
+        rows = rows.copy()  # the run never writes through to the caller's (or the cache's) array
+    return torch.from_numpy(rows).to(device)
 
 
 def _reveal(labeled: Any, known: Any, y_pool: Any, indices: np.ndarray) -> None:

@@ -4,11 +4,12 @@ The study asks whether AL strategies help more on some embeddings than on others
 needs a description of each (dataset, embedding) cell that does not come from the AL runs themselves,
 otherwise gains would be correlated with themselves. These measures use the fully labeled pool:
 
-* ``linear_probe_accuracy``: scikit-learn's ``LogisticRegression`` (lbfgs, C = 1, up to 2,000
-  iterations) on the loop's feature scaling, fitted on the whole pool: the ceiling that an AL learning
-  curve approaches. It is not the AL loop's ``logistic`` head (a torch model with a 200-iteration
-  budget), only the same model family and regularisation, so the ceiling does not move when a head
-  changes.
+* ``linear_probe_accuracy``: scikit-learn's ``LogisticRegression`` (lbfgs, up to 2,000 iterations)
+  fitted on the whole pool: the ceiling that an AL learning curve approaches. It is the protocol's
+  logistic head — the same ``C`` and ``feature_scaling`` as the case's head (``probe=``; by default
+  C = 1 on the ``pool_norm`` scaling) — fitted to convergence, so the ceiling is that of the model AL
+  trains, not of a differently regularised one (on raw unit-norm rows C = 1 is ~400× stronger
+  regularisation than on the scaled rows, and such a probe can score below a few hundred AL labels).
 * ``knn_accuracy``: 5-NN, cosine. Local label consistency, which is what diversity and density
   strategies (TypiClust, ProbCover, Coreset) rely on. k = 5 is the common default, large enough not to
   be decided by one mislabeled neighbour and small enough to stay local on the smallest classes of a
@@ -56,10 +57,39 @@ _MEMO: dict[str, dict[str, float | int]] = {}
 _MEMO_LOCK = threading.Lock()
 
 
+def probe_settings(probe: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The probe's settings for a head's ``C`` and ``feature_scaling`` (``probe``; None: the defaults).
+
+    At the defaults the result is exactly :data:`SETTINGS`' probe entry, so cached measures of the
+    default protocol keep their keys.
+    """
+    from .heads import DEFAULT_FEATURE_SCALING, check_feature_scaling
+
+    settings = dict(SETTINGS["probe"])
+    probe = dict(probe or {})
+    unknown = sorted(set(probe) - {"C", "feature_scaling"})
+    if unknown:
+        raise DatasetError(f"the linear probe takes C and feature_scaling only, got {unknown}")
+    if "C" in probe:
+        settings["C"] = float(probe["C"])
+    scaling = check_feature_scaling(probe.get("feature_scaling", DEFAULT_FEATURE_SCALING))
+    settings["scale"] = "feature_scale" if scaling == "pool_norm" else scaling
+    return settings
+
+
 def embedding_quality(
-    x_pool: np.ndarray, y_pool: np.ndarray, x_test: np.ndarray, y_test: np.ndarray, *, seed: int = 0
+    x_pool: np.ndarray,
+    y_pool: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    *,
+    seed: int = 0,
+    probe: Mapping[str, Any] | None = None,
 ) -> dict[str, float | int]:
-    """The four measures plus sizes; an undefined measure (e.g. one class in a subsample) is NaN."""
+    """The four measures plus sizes; an undefined measure (e.g. one class in a subsample) is NaN.
+
+    ``probe`` gives the linear probe the protocol head's ``C`` and ``feature_scaling``.
+    """
     from sklearn.exceptions import ConvergenceWarning
 
     x_pool, y_pool, x_test, y_test = _validated(x_pool, y_pool, x_test, y_test)
@@ -78,7 +108,7 @@ def embedding_quality(
         # points finding fewer distinct clusters is a fact about the data that purity already reflects;
         # suites run with warnings as errors, and neither should fail an AL case.
         warnings.simplefilter("ignore", ConvergenceWarning)
-        out.update(_measures(x_pool, y_pool, x_test, y_test, n_classes, rng))
+        out.update(_measures(x_pool, y_pool, x_test, y_test, n_classes, rng, probe_settings(probe)))
     return out
 
 
@@ -89,6 +119,7 @@ def _measures(
     y_test: np.ndarray,
     n_classes: int,
     rng: np.random.Generator,
+    probe_setting: Mapping[str, Any],
 ) -> dict[str, float]:
     from sklearn.cluster import KMeans
     from sklearn.linear_model import LogisticRegression
@@ -99,9 +130,8 @@ def _measures(
 
     n_pool = len(y_pool)
     out: dict[str, float] = {}
-    scale = feature_scale(x_pool)
-    probe_settings = SETTINGS["probe"]
-    probe = LogisticRegression(C=probe_settings["C"], solver="lbfgs", max_iter=probe_settings["max_iter"])
+    scale = feature_scale(x_pool) if probe_setting["scale"] == "feature_scale" else 1.0
+    probe = LogisticRegression(C=probe_setting["C"], solver="lbfgs", max_iter=probe_setting["max_iter"])
     probe.fit(x_pool * scale, y_pool)
     out["linear_probe_accuracy"] = float(np.mean(probe.predict(x_test * scale) == y_test))
 
@@ -133,7 +163,9 @@ def purity(clusters: np.ndarray, labels: np.ndarray) -> float:
     return float(counts.max(axis=1).sum() / len(labels))
 
 
-def problem_quality(problem: Any, *, cache_dir: str | Path | None = None, seed: int = 0) -> dict[str, float | int]:
+def problem_quality(
+    problem: Any, *, cache_dir: str | Path | None = None, seed: int = 0, probe: Mapping[str, Any] | None = None
+) -> dict[str, float | int]:
     """:func:`embedding_quality` of a ``PoolProblem``, memoized per process and cached on disk.
 
     The key hashes the arrays' content (not the dataset/embedding names), the measure settings and
@@ -146,7 +178,7 @@ def problem_quality(problem: Any, *, cache_dir: str | Path | None = None, seed: 
         {
             "kind": "embedding-quality",
             "quality_version": QUALITY_VERSION,
-            "settings": SETTINGS,
+            "settings": {**SETTINGS, "probe": probe_settings(probe)},
             "seed": int(seed),
             "content": _content_digest(x_pool, y_pool, x_test, y_test),
         }
@@ -157,7 +189,7 @@ def problem_quality(problem: Any, *, cache_dir: str | Path | None = None, seed: 
     cache = ArrayCache(resolve_cache_dir(cache_dir) / "quality")
 
     def compute() -> np.ndarray:
-        values = embedding_quality(x_pool, y_pool, x_test, y_test, seed=seed)
+        values = embedding_quality(x_pool, y_pool, x_test, y_test, seed=seed, probe=probe)
         return np.array([values[name] for name in SIZES + MEASURES], dtype=np.float64)
 
     name = problem.description.get("name", "") if isinstance(getattr(problem, "description", None), Mapping) else ""

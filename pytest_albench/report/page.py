@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..analysis import GridAnalysis, GridSummary, summarize
-from ..record import CaseRecord
+from ..record import CaseRecord, protocol_of
 from .render import write_page
 from .tables import Table, analysis_tables, mean_rank_table, per_cell_tables, status_table, win_tie_loss_table
 
@@ -150,6 +150,7 @@ def what_was_run(
     rows: list[list[Any]] = [
         ["results from", "; ".join(info.sources) or "this session"],
         ["profile", ", ".join(info.profiles) or "-"],
+        ["protocol", _protocols_text(cases)],
         ["seeds", ", ".join(map(str, info.seeds)) or "-"],
         ["cases", f"{len(cases)} ({len(missing)} without a result)" if missing else str(len(cases))],
         ["datasets", f"{len(datasets)}: {', '.join(datasets)}"],
@@ -173,6 +174,17 @@ def what_was_run(
             Block("table", tables=[per_case], folded=True, summary=f"{per_case.title} ({len(cases)})")
         )
     return section
+
+
+def _protocols_text(cases: Iterable[CaseRecord]) -> str:
+    """Each named protocol with what it is (and its case count when there are several)."""
+    from ..choices import PROTOCOL_SUMMARIES
+
+    counts = Counter(protocol_of(c) for c in cases)
+    parts = [f"{name} ({PROTOCOL_SUMMARIES.get(name, 'unknown protocol')})" for name in sorted(counts)]
+    if len(counts) > 1:
+        parts = [f"{part}: {counts[name]} cases" for part, name in zip(parts, sorted(counts), strict=True)]
+    return "; ".join(parts) or "-"
 
 
 def _environment_rows(cases: Iterable[CaseRecord]) -> list[list[Any]]:

@@ -95,12 +95,12 @@ def mean_rank_table(summary: GridSummary) -> Table:
         if r.ranking is not None
     ]
     return Table(
-        "Mean rank of each strategy across datasets (1 = best AULC), per embedding",
+        f"Mean rank of each strategy across datasets (1 = best AULC), per embedding ({summary.protocol_text})",
         ["embedding", "blocks", "winner", "strategies by mean rank"],
         rows,
         note=f"Ranks within blocks: datasets (mean AULC over seeds) when ≥ {MIN_DATASET_BLOCKS} datasets have "
         "every strategy, else (dataset, seed) pairs; the ranks the Friedman test, the post-hoc tests and "
-        "the heatmap use.",
+        "the heatmap use. Cases of a protocol other than the default are marked [protocol=...] and ranked apart.",
     )
 
 

@@ -65,7 +65,17 @@ PARAMS = (
     Param("n_clusters", "int", low=1, optional=True, doc="pseudo-label clusters; default: the number of classes"),
     Param("purity", "float", low=0.0, high=1.0, low_inclusive=False, doc="required fraction of pure balls (0.95)"),
     Param("max_degree", "int", low=1, optional=True, doc="cap δ so the median ball holds at most this many points"),
+    Param(
+        "delta_grid",
+        "floats",
+        low=0.0,
+        low_inclusive=False,
+        optional=True,
+        doc="candidate radii: the largest with enough purity (scikit-activeml: 0.2, 0.4, ..., 2.0); None: exact",
+    ),
 )
+#: scikit-activeml 1.0.1's candidate radii (``np.arange(0.2, 2.2, 0.2)``), for its protocol.
+SKACTIVEML_DELTA_GRID = tuple(round(0.2 * i, 1) for i in range(1, 11))
 
 
 @dataclass(frozen=True)
@@ -196,17 +206,40 @@ def build_ball_graph(x: torch.Tensor, delta: float) -> BallGraph:
     return BallGraph(delta, ptr, dst[order].to(torch.int32))
 
 
+def grid_radius(other_dist: torch.Tensor, purity: float, grid: tuple[float, ...]) -> float:
+    """The largest radius of ``grid`` whose balls are pure for at least ``purity`` of the points.
+
+    scikit-activeml's rule: a ball includes its boundary (``distance <= δ``), the candidates are tried
+    in increasing order, and when none is pure enough the smallest is used.
+    """
+    if not 0.0 < purity <= 1.0:
+        raise ConfigError(f"probcover: purity must be in (0, 1], got {purity!r}")
+    candidates = sorted(grid)
+    chosen = candidates[0]
+    for delta in candidates:
+        if float((other_dist > delta).double().mean()) < purity:
+            break
+        chosen = delta
+    return float(chosen)
+
+
 def choose_delta(
-    x: torch.Tensor, n_clusters: int, purity: float, max_degree: int | None, gen: torch.Generator
+    x: torch.Tensor,
+    n_clusters: int,
+    purity: float,
+    max_degree: int | None,
+    gen: torch.Generator,
+    grid: tuple[float, ...] | None = None,
 ) -> float:
-    """δ by the purity rule on a k-means pseudo-labeling, optionally capped (see the module doc)."""
+    """δ by the purity rule on a k-means pseudo-labeling (exact, or the best of ``grid``), optionally
+    capped (see the module doc)."""
     pseudo, _ = kmeans(x, n_clusters, gen, n_init=KMEANS_RESTARTS)
     capped = max_degree is not None and max_degree < x.shape[0]
     rows = None
     if x.shape[0] > DELTA_SAMPLE_ROWS:
         rows = torch.randperm(x.shape[0], generator=gen)[:DELTA_SAMPLE_ROWS].sort().values.to(x.device)
     other, kth = scan_distances(x, pseudo, max_degree if capped else None, rows)
-    delta = purity_radius(other, purity)
+    delta = purity_radius(other, purity) if grid is None else grid_radius(other, purity, grid)
     return min(delta, float(kth.median())) if kth is not None else delta
 
 
@@ -218,15 +251,16 @@ def ball_graph_for(
     n_clusters: int | None,
     purity: float,
     max_degree: int | None,
+    delta_grid: tuple[float, ...] | None = None,
 ) -> BallGraph:
     """The run's ball graph from ``inputs.memo``, building (and storing) it on first use."""
     x = inputs.embeddings
     clusters = n_clusters or (inputs.n_classes if inputs.n_classes >= 2 else FALLBACK_CLUSTERS)
     clusters = min(clusters, x.shape[0])
-    key = embedding_fingerprint(x, (delta, clusters, purity, max_degree))
+    key = embedding_fingerprint(x, (delta, clusters, purity, max_degree, delta_grid))
     graphs: dict[tuple[object, ...], BallGraph] = inputs.memo.setdefault("probcover", {})
     if key not in graphs:
-        radius = delta if delta is not None else choose_delta(x, clusters, purity, max_degree, gen)
+        radius = delta if delta is not None else choose_delta(x, clusters, purity, max_degree, gen, delta_grid)
         graphs[key] = build_ball_graph(x, radius)
     return graphs[key]
 
@@ -289,6 +323,7 @@ def probcover(
     n_clusters: int | None = None,
     purity: float = 0.95,
     max_degree: int | None = 256,
+    delta_grid: tuple[float, ...] | None = None,
 ) -> np.ndarray:
     """Query the points whose δ-balls cover the most not-yet-covered pool points (ProbCover).
 
@@ -302,11 +337,22 @@ def probcover(
     n_clusters : pseudo-label clusters; default ``inputs.n_classes`` (10 if unknown).
     purity : required fraction of pure balls (paper: 0.95).
     max_degree : cap δ so that the median ball holds at most this many points; ``None``: no cap.
+    delta_grid : candidate radii; δ is then the largest of them with purity ≥ ``purity`` (the smallest
+        when none qualifies), as scikit-activeml 1.0.1 does with :data:`SKACTIVEML_DELTA_GRID` and no
+        ``max_degree``. ``None`` (default): the exact largest δ, the limit of a fine grid.
 
     Returns
     -------
     (batch_size,) int64 pool indices, greedy picks first.
     """
     graph_gen, pick_gen = torch_generator(rng), torch_generator(rng)  # picks same whether memo hit
-    graph = ball_graph_for(inputs, graph_gen, delta=delta, n_clusters=n_clusters, purity=purity, max_degree=max_degree)
+    graph = ball_graph_for(
+        inputs,
+        graph_gen,
+        delta=delta,
+        n_clusters=n_clusters,
+        purity=purity,
+        max_degree=max_degree,
+        delta_grid=delta_grid,
+    )
     return as_indices(greedy_cover(graph, inputs.labeled, batch_size, pick_gen))

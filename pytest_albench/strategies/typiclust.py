@@ -32,7 +32,13 @@ from .params import Param
 
 #: What a case may set (``strategy_params``).
 PARAMS = (
-    Param("max_clusters", "int", low=1, doc="cap on the number of k-means clusters (paper: 500)"),
+    Param(
+        "max_clusters",
+        "int",
+        low=1,
+        optional=True,
+        doc="cap on the number of k-means clusters (paper: 500); None: |labeled| + batch (scikit-activeml)",
+    ),
     Param("min_cluster_size", "int", low=1, doc="clusters below this size are skipped while larger ones remain"),
     Param("k_neighbors", "int", low=1, doc="neighbours in the typicality estimate (paper: 20)"),
     Param("n_init", "int", low=1, doc="k-means restarts, the lowest inertia kept"),
@@ -101,7 +107,7 @@ def typiclust(
     batch_size: int,
     rng: np.random.Generator,
     *,
-    max_clusters: int = 500,
+    max_clusters: int | None = 500,
     min_cluster_size: int = 5,
     k_neighbors: int = 20,
     n_init: int = 1,
@@ -113,7 +119,9 @@ def typiclust(
     inputs : reads ``embeddings`` (N, d) and ``labeled`` (N,).
     batch_size : number of points to return.
     rng : seeds k-means and breaks typicality ties.
-    max_clusters : cap on the number of k-means clusters (the paper's 500), bounding k-means cost.
+    max_clusters : cap on the number of k-means clusters (the paper's 500), bounding k-means cost;
+        ``None``: no cap, always |labeled| + batch clusters (scikit-activeml 1.0.1's setting, with
+        ``min_cluster_size=1`` and ``k_neighbors=5``).
     min_cluster_size : clusters below this size are skipped while larger ones remain.
     k_neighbors : neighbours in the typicality estimate (paper: 20).
     n_init : k-means restarts, the lowest inertia kept. One k-means++ start followed by Lloyd
@@ -127,7 +135,8 @@ def typiclust(
     """
     x = inputs.embeddings
     cluster_gen, gen = torch_generator(rng), torch_generator(rng)  # picks same whether memo hit
-    n_clusters = min(int(inputs.labeled.sum()) + batch_size, max_clusters, x.shape[0])
+    wanted = int(inputs.labeled.sum()) + batch_size
+    n_clusters = min(wanted if max_clusters is None else min(wanted, max_clusters), x.shape[0])
     clustering = _clustering_for(inputs, n_clusters, n_init, k_neighbors, cluster_gen)
     assign_np, spread = clustering.assign, clustering.spread
     available = ~inputs.labeled.cpu().numpy()
