@@ -4,18 +4,17 @@ The ladder and the strategy list are read from the package's registries, not cop
 suites, the figures' column order and the registry cannot disagree.
 
 ``pytest benchmarks -n 8`` runs the default suite (packaged data and encoders, offline); the local
-suite needs ``--albench-data-dir`` and the paper suite needs the Hugging Face Hub and a GPU. Cases
-whose requirement is missing are skipped with a reason that says what to install or pass.
+suite needs ``--albench-data-dir`` and the paper suite needs the Hugging Face Hub and a GPU. The suites
+declare that with ``@pytest.mark.albench_requires``: cases whose requirement is missing are deselected
+at collection, with one line per requirement that says what to install or pass (a case named by node
+id is skipped with that reason instead; see ``pytest_albench/plugin/requirements.py``).
 """
 
 from __future__ import annotations
 
-import importlib.util
-import os
-
 import pytest
 
-from pytest_albench.embeddings import LADDER, missing_requirement
+from pytest_albench.embeddings import LADDER
 from pytest_albench.strategies import strategy_names
 
 #: Every registered strategy (the built-ins and any installed through the entry-point group): the
@@ -25,30 +24,5 @@ STRATEGIES: list[str] = strategy_names()
 
 def ladder_params() -> list[object]:
     """Every rung of the embeddings' ladder (weakest first) as a parameter; a rung whose packages are
-    missing is a skip that names the install, decided by the registry without importing the model."""
-    params = []
-    for name in LADDER:
-        reason = missing_requirement(name)
-        marks = () if reason is None else (pytest.mark.skip(reason=reason),)
-        params.append(pytest.param(name, id=name, marks=marks))
-    return params
-
-
-def hub_and_gpu_missing() -> str | None:
-    """Why the paper suite cannot run here, or None when it can: only what is really missing is named
-    (Hub access is missing only when the user switched it off; nothing in this repository does)."""
-    reasons = []
-    if importlib.util.find_spec("datasets") is None:
-        reasons.append("the 'datasets' package (pip install 'pytest-albench[hub]')")
-    offline = [
-        var
-        for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
-        if os.environ.get(var, "").strip().lower() in {"1", "true", "yes", "on"}
-    ]
-    if offline:
-        reasons.append(f"Hugging Face Hub access ({' and '.join(offline)} set in your environment: unset it)")
-    import torch
-
-    if not torch.cuda.is_available():
-        reasons.append("a CUDA GPU (7B-parameter encoders)")
-    return "paper suite needs " + ", ".join(reasons) if reasons else None
+    missing is deselected with the install command, decided by the registry without importing the model."""
+    return [pytest.param(name, id=name, marks=pytest.mark.albench_requires(encoder=name)) for name in LADDER]

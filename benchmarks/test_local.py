@@ -1,7 +1,8 @@
 """Local suite: the offline datasets of a data directory × the embedding ladder × every strategy.
 
 Selected by ``--albench-data-dir`` (or ``ALBENCH_DATA_DIR`` / the ``albench_data_dir`` ini key);
-without one, every case is skipped with that reason. Large pools are subsampled (stratified, with
+without one, its cases are deselected with one line that says so (named by node id, they are skipped
+with it), and a dataset missing from the folder skips its cases. Large pools are subsampled (stratified, with
 the fixed ``subsample_seed``, shared by all seeds) so that embedding and AL stay affordable on a CPU.
 """
 
@@ -26,6 +27,8 @@ LOCAL_DATASETS: dict[str, dict[str, int]] = {
     "imdb": {"max_pool": 2000, "max_test": 1000, "initial_pool_size": 10, "query_size": 10},
 }
 
+pytestmark = pytest.mark.albench_requires(data_dir=True, label="local-suite")
+
 
 @pytest.fixture
 def local_data_dir(request: pytest.FixtureRequest) -> Path:
@@ -47,13 +50,16 @@ def test_local(albench, local_data_dir: Path, dataset: str, embedding: str, stra
     albench(dataset, embedding, strategy, **LOCAL_DATASETS[dataset])
 
 
-#: Strategies also run from a TypiClust initial pool: the study's second headline effect is the
-#: early-cycle gain of TypiClust IPS over a random initial pool, which these cases measure against
-#: the random-IPS cases of ``test_local`` (same seeds, same pools, same caps).
-IPS_STRATEGIES = ["random", "margin"]
+#: Strategies also run from a TypiClust and a CoreSet initial pool: the study's headline IPS effects
+#: are the early-cycle gain of TypiClust IPS over a random initial pool (more so with better
+#: embeddings) and CoreSet IPS doing worse than random, which these cases measure against the
+#: random-IPS cases of ``test_local`` (same seeds, same pools, same caps), for a cheap uncertainty
+#: strategy (margin), the robust one (BADGE) and random.
+IPS_STRATEGIES = ["random", "margin", "badge"]
+IPS_METHODS = ["typiclust", "coreset"]
 
 
-@pytest.mark.parametrize("initial_pool_method", ["typiclust"], ids=lambda m: f"ips_{m}")
+@pytest.mark.parametrize("initial_pool_method", IPS_METHODS, ids=lambda m: f"ips_{m}")
 @pytest.mark.parametrize("strategy", IPS_STRATEGIES)
 @pytest.mark.parametrize("embedding", ladder_params())
 @pytest.mark.parametrize("dataset", list(LOCAL_DATASETS))

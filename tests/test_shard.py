@@ -127,8 +127,9 @@ def _collected(*args: str) -> list[str]:
 
 
 def test_the_paper_suite_splits_into_three_disjoint_balanced_shards_of_whole_pairs() -> None:
-    every = _collected("benchmarks/test_paper.py")
-    shards = [_collected("benchmarks/test_paper.py", f"--albench-shard={k}/3") for k in range(3)]
+    paper = "benchmarks/test_paper.py::test_paper"  # by node id: kept (skipped) where it cannot run
+    every = _collected(paper)
+    shards = [_collected(paper, f"--albench-shard={k}/3") for k in range(3)]
     assert sorted(id_ for shard in shards for id_ in shard) == sorted(every) and len(every) == 1470
     assert max(map(len, shards)) <= 1.5 * len(every) / 3
     pair_of = {f"{d}-{e}" for d in ("ag_news", "trec") for e in ("bert-base-uncased", "mpnet-base")}

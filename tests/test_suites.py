@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,28 +10,52 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def collect(*args: str) -> str:
+def collect(*args: str, env: dict[str, str] | None = None) -> str:
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *args],
         cwd=REPO,
         capture_output=True,
         text=True,
         timeout=300,
+        env={**os.environ, **(env or {})},
     )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 
 
+#: Each suite's test functions by node id: named so, the cases of a suite whose requirements are missing
+#: here are kept (skipped with the reason) instead of deselected, so the whole grid is listed.
+SUITE_FUNCTIONS = (
+    "benchmarks/test_paper.py::test_paper",
+    "benchmarks/test_local.py::test_local",
+    "benchmarks/test_local.py::test_local_ips",
+    "benchmarks/test_default.py::test_bbc",
+)
+#: Where neither the data dir nor the Hub is to be had (tests/conftest.py switches the Hub off too).
+NOTHING_HERE = {"HF_HUB_OFFLINE": "1", "ALBENCH_DATA_DIR": ""}
+
+
 def test_every_suite_collects_its_full_grid() -> None:
-    out = collect("benchmarks")
+    out = collect(*SUITE_FUNCTIONS)
     assert out.count("test_paper.py::test_paper[") == 10 * 7 * 7 * 3
     assert out.count("test_local.py::test_local[") == 10 * 5 * 11
-    assert out.count("test_local.py::test_local_ips[") == 10 * 5 * 2
+    assert out.count("test_local.py::test_local_ips[") == 10 * 5 * 3 * 2  # 3 strategies × 2 IPS methods
     assert out.count("test_default.py::test_bbc[") == 5 * 11 * 2
     assert "test_paper[glue/mnli-nvidia/NV-Embed-v2-badge-ips_typiclust]" in out
 
 
-def test_paper_and_local_suites_skip_with_a_reason_that_says_what_is_needed() -> None:
+def test_the_main_job_deselects_the_suites_it_cannot_run_with_one_line_each() -> None:
+    """``pytest benchmarks`` without a data dir, the Hub or a GPU runs the default suite only, and says why."""
+    out = collect("benchmarks", env=NOTHING_HERE)
+    lines = [line for line in out.splitlines() if line.startswith("albench: deselected")]
+    local = [line for line in lines if " local-suite cases: " in line]
+    paper = [line for line in lines if " paper-suite cases: " in line]
+    assert len(local) == 1 and local[0].endswith("cases: need --albench-data-dir DIR (or ALBENCH_DATA_DIR)")
+    assert len(paper) == 1 and "Hugging Face Hub access (HF_HUB_OFFLINE" in paper[0]
+    assert "test_local.py::" not in out and "test_paper.py::" not in out and "test_default.py::" in out
+
+
+def test_paper_and_local_suites_named_by_node_id_skip_with_a_reason_that_says_what_is_needed() -> None:
     done = subprocess.run(
         [
             sys.executable,
@@ -40,8 +65,8 @@ def test_paper_and_local_suites_skip_with_a_reason_that_says_what_is_needed() ->
             "-q",
             "-p",
             "no:cacheprovider",
-            "benchmarks/test_paper.py",
-            "benchmarks/test_local.py",
+            "benchmarks/test_paper.py::test_paper",
+            "benchmarks/test_local.py::test_local",
             "-k",
             "ag_news and margin and (tfidf or bert)",
         ],
@@ -49,17 +74,18 @@ def test_paper_and_local_suites_skip_with_a_reason_that_says_what_is_needed() ->
         capture_output=True,
         text=True,
         timeout=300,
-        env={**__import__("os").environ, "HF_HUB_OFFLINE": "1", "ALBENCH_DATA_DIR": ""},
+        env={**os.environ, **NOTHING_HERE},
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "paper suite needs" in done.stdout
-    assert "local suite: pass --albench-data-dir" in done.stdout
+    assert "albench: need " in done.stdout and "Hugging Face Hub access (HF_HUB_OFFLINE" in done.stdout
+    assert "albench: need --albench-data-dir DIR (or ALBENCH_DATA_DIR)" in done.stdout
 
 
-def collected_ids(test_file: str) -> list[list[str]]:
-    """The parameter ids of every collected case of one suite file, split at the dashes of the id."""
-    out = collect(f"benchmarks/{test_file}")
-    return [line.split("[", 1)[1].rstrip("]").split("-") for line in out.splitlines() if "[" in line]
+def collected_ids(test: str) -> list[list[str]]:
+    """The parameter ids of every collected case of one suite's test function (named by node id, so that
+    the rungs missing here are listed too), split at the dashes of the id."""
+    out = collect(f"benchmarks/{test}")
+    return [line.split("[", 1)[1].rstrip("]").split("-") for line in out.splitlines() if "::" in line and "[" in line]
 
 
 def test_the_default_suite_is_the_registries_ladder_times_every_registered_strategy() -> None:
@@ -67,7 +93,7 @@ def test_the_default_suite_is_the_registries_ladder_times_every_registered_strat
     from pytest_albench.embeddings import LADDER
     from pytest_albench.strategies import strategy_names
 
-    ids = ["-".join(parts) for parts in collected_ids("test_default.py")]
+    ids = ["-".join(parts) for parts in collected_ids("test_default.py::test_bbc")]
     expected = [f"bbc_news-{e}-{s}-ips_{m}" for e in LADDER for s in strategy_names() for m in ("random", "typiclust")]
     assert ids == expected
 

@@ -8,10 +8,15 @@ the cache would poison every later run; rejected output raises and is never cach
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import os
-from collections.abc import Mapping
+import sys
+import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -96,8 +101,63 @@ _LOADED: dict[tuple[Any, ...], BatchEncoder] = {}
 
 
 def release_encoders() -> None:
-    """Drop the cached loaded model (e.g. to free GPU memory before other work)."""
+    """Drop the loaded model and return its memory (GPU memory too) before other work.
+
+    The embedding stage calls this once a pair's embeddings are written, so a worker that moves on to AL
+    cases holds no encoder.
+    """
+    if not _LOADED:
+        return
     _LOADED.clear()
+    gc.collect()
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+#: Encoder kinds that run a torch model on the requested device, so a GPU slot is taken for them.
+_DEVICE_KINDS = frozenset({"sentence-transformers"})
+#: Seconds between the "waiting for the GPU" messages of a process whose encoder waits for another's.
+_SLOT_NOTICE_S = 60.0
+
+
+@contextlib.contextmanager
+def device_slot(device: str, cache_root: Path) -> Iterator[None]:
+    """Hold the one encoder slot of ``device`` (a CUDA device) while a model is loaded and encodes.
+
+    Eight xdist workers on one GPU would otherwise each load a different 7-8B encoder at once (about
+    15 GB each in bfloat16). The slot is an exclusive ``flock`` on ``<cache>/locks/encode-<device>.lock``,
+    released by the OS if the process dies; other devices, and CPU encoding, take no slot. On systems
+    without ``fcntl`` (Windows) there is no slot.
+    """
+    if not device.startswith("cuda"):
+        yield
+        return
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    folder = cache_root / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / f"encode-{device.replace(':', '-')}.lock", "a+b") as handle:
+        waited = 0.0
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if waited % _SLOT_NOTICE_S == 0 and waited:
+                    print(
+                        f"pytest-albench: waiting {waited:.0f} s for {device}: another encoder holds it",
+                        file=sys.stderr,
+                    )
+                time.sleep(1.0)
+                waited += 1.0
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _load(spec: EncoderSpec, backend: Backend, context: LoadContext) -> BatchEncoder:
@@ -111,16 +171,36 @@ def _load(spec: EncoderSpec, backend: Backend, context: LoadContext) -> BatchEnc
 
 
 class _LazyEncoder:
-    """Loads the model on the first call only: on a fully warm cache it is never called."""
+    """Loads the model on the first call only: on a fully warm cache it is never called.
+
+    A torch model bound for a GPU first takes that device's encoder slot (:func:`device_slot`), held
+    until :meth:`close`; ``on_gpu`` then says that the model should be released afterwards.
+    """
 
     def __init__(self, spec: EncoderSpec, backend: Backend, context: LoadContext) -> None:
         self.spec, self.backend, self.context = spec, backend, context
         self._encode: BatchEncoder | None = None
+        self._slot = contextlib.ExitStack()
+        self.on_gpu = False
+        #: The largest batch that fitted after an out-of-memory error (kept for the later splits).
+        self.max_batch: int | None = None
 
     def __call__(self, texts: list[str]) -> np.ndarray:
         if self._encode is None:
+            if self.spec.kind in _DEVICE_KINDS and self.context.device != "cpu":
+                from ._backends import resolve_device
+
+                device = resolve_device(self.context.device)
+                self.on_gpu = device.startswith("cuda")
+                self._slot.enter_context(device_slot(device, self.context.cache_dir))
             self._encode = _load(self.spec, self.backend, self.context)
         return np.asarray(self._encode(texts))
+
+    def close(self) -> None:
+        """Give the device slot back (the next process's encoder may load)."""
+        if self.on_gpu:
+            release_encoders()  # a GPU encoder is not kept for later pairs: AL cases need the memory
+        self._slot.close()
 
 
 def embed_dataset(
@@ -149,14 +229,8 @@ def embed_dataset(
     lazy = _LazyEncoder(spec, backend, LoadContext(device, root, trust_remote_code, dataset.train.texts))
     arrays: dict[str, np.ndarray] = {}
     hits: dict[str, bool] = {}
-    for name in SPLIT_NAMES:
-        split = dataset.split(name)
-        key = CacheKey.from_inputs({"encoder": identity, "split": split.fingerprint})
-        meta = {"encoder": spec.name, "dataset": dataset.name, "split": name, "rows": len(split)}
-        compute = functools.partial(_encode_split, lazy, spec, backend, dataset, split, batch_size, progress)
-        fetched = cache.get_or_compute(key, compute, meta=meta)
-        arrays[name] = _check_rows(fetched.array, spec, dataset, split)
-        hits[name] = fetched.hit
+    with contextlib.closing(lazy):
+        _embed_splits(lazy, spec, backend, dataset, identity, cache, batch_size, progress, arrays, hits)
     return EmbeddedDataset(
         dataset.name,
         spec.name,
@@ -167,6 +241,32 @@ def embed_dataset(
         hits,
         dataset.fingerprint,
     )
+
+
+def _embed_splits(
+    lazy: _LazyEncoder,
+    spec: EncoderSpec,
+    backend: Backend,
+    dataset: TextDataset,
+    identity: Mapping[str, Any],
+    cache: ArrayCache,
+    batch_size: int,
+    progress: bool,
+    arrays: dict[str, np.ndarray],
+    hits: dict[str, bool],
+) -> None:
+    """Fill ``arrays`` and ``hits`` per split from the cache, encoding (and storing) the misses."""
+    for name in SPLIT_NAMES:
+        split = dataset.split(name)
+        if len(split) == 0:  # only validation may be empty (no held-out split); train comes first
+            arrays[name], hits[name] = np.empty((0, arrays["train"].shape[1]), dtype=np.float32), True
+            continue
+        key = CacheKey.from_inputs({"encoder": identity, "split": split.fingerprint})
+        meta = {"encoder": spec.name, "dataset": dataset.name, "split": name, "rows": len(split)}
+        compute = functools.partial(_encode_split, lazy, spec, backend, dataset, split, batch_size, progress)
+        fetched = cache.get_or_compute(key, compute, meta=meta)
+        arrays[name] = _check_rows(fetched.array, spec, dataset, split)
+        hits[name] = fetched.hit
 
 
 def _encode_split(
@@ -191,15 +291,39 @@ def _encode_split(
         disable=not progress,
         leave=False,
     ) as bar:
-        for start in range(0, len(texts), batch_size):
+        start = 0
+        batch_size = min(batch_size, encode.max_batch or batch_size)
+        while start < len(texts):
             rows = order[start : start + batch_size]
-            batch = _batch_output(encode([texts[i] for i in rows]), len(rows), spec, dataset, split)
+            try:
+                raw = encode([texts[i] for i in rows])
+            except Exception as exc:  # only a GPU out-of-memory error is handled; the rest re-raised
+                if not _out_of_memory(exc) or batch_size == 1:
+                    raise
+                # long texts come first (sorted by length): halve the batch for the rest of the split
+                batch_size = encode.max_batch = max(1, batch_size // 2)
+                release_cached_gpu_memory()
+                continue
+            batch = _batch_output(raw, len(rows), spec, dataset, split)
+            start += len(rows)
             if out is None:
                 out = np.empty((len(texts), batch.shape[1]), dtype=np.float32)
             out[rows] = batch
             bar.update(len(rows))
     assert out is not None  # splits are never empty (TextDataset guarantees it)
     return _finalise(out, spec, dataset, split)
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` is torch's CUDA out-of-memory error (checked by name: torch may not be imported)."""
+    return type(exc).__name__ == "OutOfMemoryError" or "CUDA out of memory" in str(exc)
+
+
+def release_cached_gpu_memory() -> None:
+    """Return the CUDA caching allocator's free blocks (after an out-of-memory error)."""
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def _where(spec: EncoderSpec, dataset: TextDataset, split: Split) -> str:

@@ -15,12 +15,16 @@ from typing import Any
 import pytest
 
 from ..analysis.verdict import Verdict, compare
+from ..choices import DEFAULT_PROTOCOL
 from ..errors import AlbenchError, ConfigError
 from ..record import CaseRecord, RunSummary, case_record, json_safe, variant_label
 from ..storage.baselines import case_file_name, read_baseline
 from .options import AlbenchSettings
+from .progress import ProgressSink
 
 CASE_KEY = pytest.StashKey[CaseRecord]()
+#: What an ``--albench-embed-only`` case embedded: {"pair": "dataset × encoder", "rows": n}.
+EMBEDDED_KEY = pytest.StashKey[dict[str, Any]]()
 #: Settings a marker or call may give that are about judging, not running, a case.
 JUDGE_KEYS = ("tolerance", "alpha", "test")
 
@@ -33,7 +37,7 @@ class AlbenchRunner:
         request: pytest.FixtureRequest,
         settings: AlbenchSettings,
         engine: Any,
-        progress: Callable[[str], None] | None,
+        progress: ProgressSink | None,
         family_size: int = 1,
     ) -> None:
         self._request = request
@@ -55,15 +59,21 @@ class AlbenchRunner:
         seeds = tuple(seeds if seeds is not None else marked.pop("seeds", self._settings.seeds))
         marked.pop("seeds", None)
         run_overrides = {**self._settings.profile_defaults, **marked, **overrides}
+        run_overrides.setdefault("protocol", self._settings.protocol)  # a case's own protocol wins
         try:
-            config = ALConfig(dataset=dataset, embedding=embedding, strategy=strategy).with_overrides(**run_overrides)
+            config = ALConfig.for_case(dataset, embedding, strategy, **run_overrides)
         except TypeError as exc:
             raise ConfigError(f"invalid albench setting: {exc}") from None
-        explicit = {**marked, **overrides}
+        explicit = {k: v for k, v in {**marked, **overrides}.items() if k != "protocol"}
+        if config.protocol != DEFAULT_PROTOCOL:  # another protocol's cases are ranked apart
+            explicit = {"protocol": config.protocol, **explicit}
         variant = variant_label(explicit)
 
         if not seeds:
             raise ConfigError(f"case {node.nodeid} has no seeds; give seeds=(0, 1, 2) or --albench-seeds")
+        if self._settings.embed_only:
+            self._embed_only(config)
+            return None  # type: ignore[return-value]
         results = [run_experiment(config, int(seed), self._engine, self._progress_for(seed)) for seed in seeds]
         result = results[0]
         runs = [_run_summary(r) for r in results]
@@ -82,10 +92,30 @@ class AlbenchRunner:
             environment=result.environment,
             data=result.data,
             quality=self._quality(config),
+            protocol=config.protocol,
         )
         node.stash[CASE_KEY] = case
         self._judge(case, node, judge)
         return case
+
+    def _embed_only(self, config: Any) -> None:
+        """The embedding stage for this case: its (encoder, dataset) pair into the cache, no AL.
+
+        The engine embeds each pair once per process (and the cache once per machine); the encoder is
+        released when its embeddings are written (``embeddings.release_encoders``), so a worker holds
+        at most one encoder, and only while it encodes. No case record is made: the stage has no
+        results; the controller counts the pairs from what is stashed here.
+        """
+        from ..embeddings import release_encoders
+
+        try:
+            problem = self._engine.problem_for(config, self._progress_for(0))
+        finally:
+            release_encoders()
+        self._request.node.stash[EMBEDDED_KEY] = {
+            "pair": f"{config.dataset} × {config.embedding}",
+            "rows": int(len(problem.y_pool) + len(problem.y_test)),
+        }
 
     def _quality(self, config: Any) -> dict[str, Any]:
         """Embedding-quality measures of the case's problem (no AL): shared by all its strategy cases.
@@ -97,7 +127,11 @@ class AlbenchRunner:
 
         try:
             problem = self._engine.problem_for(config)
-            measures = problem_quality(problem, cache_dir=getattr(self._engine, "cache_dir", None))
+            params = dict(config.head_params)  # the probe is the protocol's head, fitted on the whole pool
+            probe = {k: params[k] for k in ("C", "feature_scaling") if k in params and config.head == "logistic"}
+            if config.head != "logistic" and "feature_scaling" in params:
+                probe["feature_scaling"] = params["feature_scaling"]
+            measures = problem_quality(problem, cache_dir=getattr(self._engine, "cache_dir", None), probe=probe)
             quality: dict[str, Any] = json_safe(measures)
             return quality
         except (AlbenchError, ValueError, MemoryError, OSError) as exc:
@@ -105,20 +139,8 @@ class AlbenchRunner:
             return {"error": f"{type(exc).__name__}: {exc}"}
 
     def _progress_for(self, seed: int) -> Callable[[str, int, int], None] | None:
-        if self._progress is None:
-            return None
-        say = self._progress
-        seen: set[str] = set()
-
-        def report(stage: str, i: int, total: int) -> None:
-            if stage == "cycle":
-                say(f" s{seed}:" if i == 1 else "")
-                say(".")
-            elif stage not in seen:
-                seen.add(stage)
-                say(f" [{stage}]")
-
-        return report
+        """The engine's progress callback for one seed: inline text, or events for the xdist controller."""
+        return None if self._progress is None else self._progress.for_seed(self._request.node, seed)
 
     def _judge(self, case: CaseRecord, node: pytest.Item, judge: dict[str, Any]) -> None:
         settings = self._settings

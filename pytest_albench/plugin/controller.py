@@ -44,6 +44,8 @@ class SessionState:
         self.threads: int | None = None
         self.family_size: int = 0
         self.gate: GateResult | None = None
+        #: ``--albench-embed-only``: the (dataset × encoder) pairs the stage's cases embedded, with rows.
+        self.embedded: dict[str, int] = {}
 
 
 class Controller:
@@ -97,6 +99,9 @@ class Controller:
     # ------------------------------------------------------------------------------ reports
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        embedded = getattr(report, "albench_embedded", None)
+        if embedded is not None and report.when == "call":
+            self.state.embedded[str(embedded["pair"])] = int(embedded["rows"])
         case = getattr(report, "albench", None)
         if case is not None and report.when == "call":
             self.state.cases.append(case)
@@ -180,6 +185,16 @@ class Controller:
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         state = self.state
+        if self.settings.embed_only:
+            terminalreporter.write_sep("=", "pytest-albench embedding stage")
+            rows = sum(state.embedded.values())
+            terminalreporter.write_line(
+                f"albench: {len(state.embedded)} (dataset × encoder) pair(s), {rows:,} pool and test rows, are in "
+                "the embedding cache; run the same selection without --albench-embed-only to run its AL cases"
+            )
+            for pair in sorted(state.embedded):
+                terminalreporter.write_line(f"  {pair}: {state.embedded[pair]:,} rows")
+            return
         if not state.cases and not state.missing and not state.warnings:
             return
         terminalreporter.write_sep("=", "pytest-albench results")
@@ -194,15 +209,25 @@ class Controller:
 
         state, settings = self.state, self.settings
         summary = summarize(state.cases) if state.cases else None  # ranked once; every table reads it
-        lines = [render_text(state.cases, state.missing, summary)] if state.cases or state.missing else []
+        # the files first: a table that fails to render must not cost the session's results files
+        written: set[str] = set()
+        output_lines = write_outputs(settings, state.cases, state.missing, summary, written)
+        lines: list[str] = []
+        if state.cases or state.missing:
+            try:
+                lines.append(render_text(state.cases, state.missing, summary))
+            except Exception as exc:  # noqa: BLE001 - the results files are written; say so, do not crash
+                lines.append(
+                    f"albench: WARNING: the rank tables could not be rendered ({type(exc).__name__}: {exc}); "
+                    "rebuild them with albench-report from the --albench-json file"
+                )
         if state.gate is not None:
             lines += gate_lines(state.gate)
         lines += [f"albench: {note}" for note in state.notes]
         if state.written:
             lines.append(f"albench: wrote {len(state.written)} baseline file(s)")
         lines += [f"albench: WARNING: {warning}" for warning in state.warnings]
-        written: set[str] = set()
-        lines += write_outputs(settings, state.cases, state.missing, summary, written)
+        lines += output_lines
         if self.journal is not None:
             if RESULTS_JSON in written:
                 self.journal.finish()  # the results file holds everything the journal held

@@ -17,7 +17,10 @@ import pytest
 
 from .controller import Controller, SessionState, grid_report_lines
 from .options import AlbenchSettings, add_options, resolve_settings
+from .progress import InlineProgress, ProgressSink
+from .requirements import register_requirements
 from .shard import register_shard
+from .workers import WORKER_KEY, register_workers
 
 SETTINGS_KEY = pytest.StashKey[AlbenchSettings]()
 STATE_KEY = pytest.StashKey["SessionState"]()
@@ -37,7 +40,13 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.addinivalue_line("markers", f"{CASE_MARKER}: set on every test that uses the albench fixture")
     config.stash[SETTINGS_KEY] = resolve_settings(config)
-    register_shard(config, config.stash[SETTINGS_KEY].shard)  # --albench-shard: deselects the other shards' cases
+    settings = config.stash[SETTINGS_KEY]
+    # both deselect in a trylast pytest_collection_modifyitems, which pluggy calls in the order of
+    # registration: the cases that cannot run here go first, then the shards split what is left
+    register_requirements(config, settings.data_dir)
+    register_shard(config, settings.shard)  # --albench-shard: deselects the other shards' cases
+    progress_lines = settings.progress and config.getoption("verbose") >= 0  # -q hides them
+    register_workers(config, settings.schedule, settings.progress_every if progress_lines else None)
     config.stash[STATE_KEY] = SessionState()
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None:
@@ -116,14 +125,23 @@ def albench(request: pytest.FixtureRequest) -> Any:
         request,
         settings,
         _engine(config),
-        _progress_writer(config) if settings.progress else None,
+        _progress_sink(config, request.node) if settings.progress else None,
         family_size=config.stash[STATE_KEY].family_size,
     )
 
 
-def _progress_writer(config: pytest.Config) -> Any:
-    """Inline progress after the verbose test id, only where it cannot garble output (no xdist)."""
-    if hasattr(config, "workerinput") or config.getoption("verbose") < 1:
+def _progress_sink(config: pytest.Config, node: pytest.Item) -> ProgressSink | None:
+    """Under xdist, events to the controller through the session folder (it prints whole lines); without,
+    inline progress after the verbose test id."""
+    if hasattr(config, "workerinput"):
+        if config.getoption("verbose") < 0:  # -q: the controller prints no progress lines
+            return None
+        worker = config.stash.get(WORKER_KEY, None)
+        sink = worker.progress() if worker is not None else None
+        if sink is not None:
+            sink.case_started(node)
+        return sink
+    if config.getoption("verbose") < 1:
         return None
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     capture = config.pluginmanager.get_plugin("capturemanager")
@@ -139,7 +157,7 @@ def _progress_writer(config: pytest.Config) -> Any:
         else:
             reporter.write(text, flush=True)
 
-    return write
+    return InlineProgress(write)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -148,9 +166,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if call.when == "call":
         case = None
         if item.get_closest_marker(CASE_MARKER) is not None:  # .case loads numpy: only albench cases pay
-            from .case import CASE_KEY
+            from .case import CASE_KEY, EMBEDDED_KEY
 
             case = item.stash.get(CASE_KEY, None)
+            embedded = item.stash.get(EMBEDDED_KEY, None)
+            if embedded is not None:
+                report.albench_embedded = embedded  # the embedding stage's pair, for the controller's count
         if case is not None:
             report.albench = case  # JSON-safe; xdist ships it to the controller with the report
         if call.excinfo is not None:

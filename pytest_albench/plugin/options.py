@@ -24,8 +24,10 @@ from ..choices import (
     DEFAULT_CORRECTION,
     DEFAULT_PAIRED_TEST,
     DEFAULT_PLOT_FORMAT,
+    DEFAULT_PROTOCOL,
     PAIRED_TESTS,
     PLOT_FORMATS,
+    PROTOCOL_SUMMARIES,
     STATUSES,
 )
 from .shard import ShardSpec, resolve_shard
@@ -52,6 +54,8 @@ FAIL_ON: dict[str, frozenset[str]] = {
     "regressions": frozenset({"regressed"}),
     "strict": frozenset({"regressed", "drift", "numeric", "stale", "new"}),
 }
+#: ``--albench-schedule``: how ``pytest -n N`` hands cases to workers (see ``plugin/workers.py``).
+SCHEDULES = ("pairs", "xdist")
 UPDATE_MODES = {
     "none": "never write baselines (default)",
     "new": "write baselines only for cases that have none",
@@ -68,6 +72,13 @@ _OPTIONS: list[tuple[str, str, str | None, str]] = [
     ),
     ("cache-dir", "string", None, "embedding cache directory (env ALBENCH_CACHE_DIR; default ~/.cache/pytest-albench)"),
     ("profile", "string", "default", "run size: smoke (CI), default, full; see README for what each sets"),
+    (
+        "protocol",
+        "string",
+        DEFAULT_PROTOCOL,
+        "named protocol of every case that sets none (a case's own protocol= wins): "
+        + "; ".join(f"{k}: {v}" for k, v in PROTOCOL_SUMMARIES.items()),
+    ),
     ("seeds", "string", None, "seeds for every case, e.g. '0,1,2' or '0-4' (default: the profile's)"),
     ("device", "string", "auto", "torch device: auto (GPU when present), cpu, cuda, cuda:N"),
     ("baseline-dir", "string", None, "baseline directory (default: baselines/<profile>/ beside each test file)"),
@@ -92,6 +103,20 @@ _OPTIONS: list[tuple[str, str, str | None, str]] = [
     ("markdown", "string", None, "write the rank tables as Markdown (e.g. $GITHUB_STEP_SUMMARY)"),
     ("plots", "string", None, "write figures and a one-page report (report.md, report.html) into this folder"),
     ("plot-format", "string", DEFAULT_PLOT_FORMAT, "figure files of --albench-plots: " + ", ".join(PLOT_FORMATS)),
+    (
+        "schedule",
+        "string",
+        "pairs",
+        "under pytest -n: pairs (an (encoder, dataset) pair's first case runs before its other cases are "
+        "spread over the workers, so no worker waits on an embedding another computes while there is other "
+        "work) or xdist (xdist's --dist as given; a pair's cases carry an xdist_group mark for --dist loadgroup)",
+    ),
+    (
+        "progress-every",
+        "string",
+        "10",
+        "under pytest -n: print a line on a case running longer than this many seconds, at most this often",
+    ),
     (
         "shard",
         "string",
@@ -123,6 +148,14 @@ def add_options(parser: pytest.Parser) -> None:
     )
     parser.addini(
         "albench_trust_remote_code", help="allow encoders that need trust_remote_code", type="bool", default=False
+    )
+    group.addoption(
+        "--albench-embed-only",
+        dest="albench_embed_only",
+        action="store_true",
+        default=False,
+        help="the embedding stage: embed every (encoder, dataset) pair the selected cases need into the cache, "
+        "one encoder at a time per GPU, and run no AL; a later run only reads the cache",
     )
     group.addoption(
         "--albench-no-progress",
@@ -160,6 +193,16 @@ def _choice(name: str, value: str, choices: dict[str, str] | tuple[str, ...]) ->
     return value
 
 
+def _seconds(name: str, value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise pytest.UsageError(f"--albench-{name}: {value!r} is not a number of seconds") from None
+    if not number >= 0:
+        raise pytest.UsageError(f"--albench-{name}: {number} must not be negative")
+    return number
+
+
 def _probability(name: str, value: str, upper: float = 1.0) -> float:
     try:
         number = float(value)
@@ -195,6 +238,11 @@ class AlbenchSettings:
     plots_dir: str | None = None
     plot_format: str = DEFAULT_PLOT_FORMAT
     shard: ShardSpec | None = None
+    protocol: str = DEFAULT_PROTOCOL
+    #: ``--albench-embed-only``: cases embed what they need and run no AL (the embedding stage).
+    embed_only: bool = False
+    schedule: str = "pairs"
+    progress_every: float = 10.0
 
     @property
     def shard_record(self) -> dict[str, Any] | None:
@@ -225,7 +273,8 @@ class AlbenchSettings:
 
     def header(self) -> str:
         return (
-            f"albench: profile={self.profile} seeds={','.join(map(str, self.seeds))} device={self.device} "
+            f"albench: profile={self.profile} protocol={self.protocol} seeds={','.join(map(str, self.seeds))} "
+            f"device={self.device} "
             f"compare={self.compare} update={self.update} tolerance={self.tolerance} "
             f"alpha={self.alpha} correction={self.correction} test={self.test} "
             f"data-dir={self.data_dir or '-'}"
@@ -298,10 +347,14 @@ def resolve_settings(config: pytest.Config) -> AlbenchSettings:
         markdown_path=_path(config, "markdown"),
         trust_remote_code=bool(trust if trust is not None else config.getini("albench_trust_remote_code")),
         progress=not config.getoption("albench_no_progress"),
+        embed_only=bool(config.getoption("albench_embed_only")),
         rootdir=str(config.rootpath),
         plots_dir=_path(config, "plots"),
         plot_format=_choice("plot-format", str(_raw(config, "plot-format")), tuple(PLOT_FORMATS)),
         shard=resolve_shard(config.getoption("albench_shard"), config.getini("albench_shard"), os.environ),
+        protocol=_choice("protocol", str(_raw(config, "protocol")), tuple(PROTOCOL_SUMMARIES)),
+        schedule=_choice("schedule", str(_raw(config, "schedule")), SCHEDULES),
+        progress_every=_seconds("progress-every", str(_raw(config, "progress-every"))),
     )
 
 
