@@ -366,9 +366,11 @@ class TestBuildLocal:
     ) -> None:
         rows = {name: _write_dataset(offline_cache, name) for name in ("banking77", "trec")}
         root = tmp_path / "data"
-        assert build_local_main([str(root), "banking77", "trec6", "sst2"]) == 0
+        # --from-hub: the small cache snapshots build, and the digest check says they are not the committed data
+        assert build_local_main([str(root), "--from-hub", "banking77", "trec6", "sst2"]) == 2
         out = capsys.readouterr().out
-        assert "banking77: train 231 / test 77" in out and "same" in out and "sst2: not built" in out
+        assert "banking77: train 231 / test 77 from hub:" in out and "sst2: not built: no hub recipe" in out
+        assert "differs: train.csv has 231 rows, the committed one 10003" in out
         for local, hub, names in (
             ("banking77", "banking77", _BANKING),
             ("trec6", "trec", ["ABBR", "ENTY", "DESC", "HUM", "LOC", "NUM"]),
