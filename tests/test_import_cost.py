@@ -73,7 +73,7 @@ for strategy, head, params in runs + [("bald", "logistic", {"posterior": "bootst
 
 
 def test_an_al_case_never_imports_torch_dynamo() -> None:
-    """torch.optim's optimisers import torch._dynamo (1.6-2.4 s) when constructed; the heads use
+    """torch.optim's optimisers import torch._dynamo (1.5-2.4 s) when constructed; the heads use
     pytest_albench.engine.optim instead, so no AL run pays for it."""
     probe = _AL_CASES + "import sys\nprint('dynamo' if 'torch._dynamo' in sys.modules else 'clean')"
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=600, check=True)

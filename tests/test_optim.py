@@ -208,7 +208,7 @@ def _torch_mlp_fit(head: MLPHead, x: torch.Tensor, y: torch.Tensor) -> _MLP:
     return model
 
 
-@pytest.mark.parametrize(("epochs", "dropout", "weight_decay"), [(200, 0.2, 1e-4), (50, 0.0, 0.0), (80, 0.5, 1e-2)])
+@pytest.mark.parametrize(("epochs", "dropout", "weight_decay"), [(120, 0.2, 1e-4), (40, 0.0, 0.0), (60, 0.5, 1e-2)])
 def test_the_mlp_head_trains_what_torch_adam_trained(epochs: int, dropout: float, weight_decay: float) -> None:
     x, y = _clustered(80, 48, 4, seed=3, dtype=torch.float32)
     head = MLPHead(n_classes=4, hidden_dim=32, epochs=epochs, dropout=dropout, weight_decay=weight_decay, seed=5)

@@ -2,7 +2,7 @@
 
 Why: ``torch.optim.Optimizer.__init__`` calls ``add_param_group``, which torch wraps in
 ``torch._disable_dynamo``; that wrapper imports ``torch._dynamo`` on its first call (and ``step``'s
-``_use_grad_for_differentiable`` imports it again). In torch 2.13 that import costs ~1.6–2.4 s of
+``_use_grad_for_differentiable`` imports it again). In torch 2.13 that import costs 1.5–2.4 s of
 a case's start-up (it pulls in sympy and parts of inductor), for optimisers that never compile
 anything. There is no supported switch that skips it (``TORCH_COMPILE_DISABLE`` still imports
 dynamo to build the disabled wrapper), so the heads use these two instead.
