@@ -122,7 +122,7 @@ def test_every_table_digest_and_figure_shows_the_one_order(
 
     tables = page_tables(cases, analysis)
     shown["page mean-rank table"] = rank_rows(
-        tables["Mean rank of each strategy across datasets (1 = best AULC), per embedding"]
+        tables["Mean rank of each strategy across datasets (1 = best AULC), per embedding (protocol: default)"]
     )
     friedman = tables["Friedman test of AULC ranks per embedding"]
     shown["page Friedman table"] = {row[0]: named_order(row[8]) for row in friedman.rows}

@@ -30,7 +30,7 @@ pytest_plugins = ["pytester"]
 
 REPO = Path(__file__).resolve().parents[1]
 #: A results file written by pytest-albench before records carried a version (520 cases).
-LOCAL_SUITE = REPO / "docs" / "local-suite" / "results.json.gz"
+LOCAL_SUITE = REPO / "docs" / "local-suite" / "default-smoke" / "results.json.gz"  # written before record_version
 
 
 def make_run(seed: int, aulc: float) -> RunSummary:
