@@ -5,7 +5,8 @@ Why each side is run this way:
 - **ours** is ``run_experiment`` with ``ALConfig.for_case(..., protocol="scikit-activeml")``, exactly
   what a user of the plugin gets. The run record holds the curve and the selections but not the head's
   predictions, so the heads are *replayed*: the same LogisticHead, the same labeled sets in the same
-  order, warm-started from the previous cycle as the loop does. The head is deterministic on one
+  order, warm-started from the previous cycle exactly when the loop does (the head's ``warm_start``
+  setting; the scikit-activeml protocol refits from zero). The head is deterministic on one
   machine, so the replay reproduces the run; its test accuracy is checked against the record's, and a
   replay that does not reproduce it is reported rather than trusted.
 - **the peer** is scikit-activeml 1.0.1's strategy called through ``benchmarks.perf.peers``'
