@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from historical_config import HISTORICAL_KEYS
 from pytester_grid import load_json, run
 
 from pytest_albench.data import load_dataset
@@ -18,29 +19,10 @@ from pytest_albench.strategies.base import QueryInputs
 from pytest_albench.strategies.probcover import grid_radius
 from pytest_albench.strategies.typiclust import typiclust
 
-#: The keys ``ALConfig().to_dict()`` had before protocols existed: a default case must keep them (and
-#: so its configuration hash and every stored baseline).
-PRE_PROTOCOL_KEYS = {
-    "dataset",
-    "embedding",
-    "strategy",
-    "initial_pool_size",
-    "query_size",
-    "cycles",
-    "budget_schedule",
-    "initial_pool_method",
-    "head",
-    "head_params",
-    "max_pool",
-    "max_test",
-    "subsample_seed",
-    "n_samples",
-}
-
 
 def test_the_default_protocol_leaves_a_case_as_it_was() -> None:
     config = ALConfig.for_case("bbc_news", "minilm-l6", "typiclust", cycles=3)
-    assert set(config.to_dict()) == PRE_PROTOCOL_KEYS
+    assert set(config.to_dict()) == set(HISTORICAL_KEYS)
     assert config == ALConfig(dataset="bbc_news", embedding="minilm-l6", strategy="typiclust", cycles=3)
 
 

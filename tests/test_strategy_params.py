@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from historical_config import HISTORICAL_KEYS
 
 from pytest_albench.engine.config import ALConfig
 from pytest_albench.engine.loop import PoolProblem, run_active_learning
@@ -170,25 +171,6 @@ def test_alconfig_refuses_bad_params_naming_parameter_strategy_and_range(
 def test_alconfig_refuses_params_that_are_not_a_mapping() -> None:
     with pytest.raises(ConfigError, match="strategy_params must be a dict"):
         ALConfig(strategy="dropquery", strategy_params=0.5)  # type: ignore[arg-type]
-
-
-#: The settings an ALConfig dict held before strategy parameters existed; its hash is in every baseline.
-HISTORICAL_KEYS = [
-    "dataset",
-    "embedding",
-    "strategy",
-    "initial_pool_size",
-    "query_size",
-    "cycles",
-    "budget_schedule",
-    "initial_pool_method",
-    "head",
-    "head_params",
-    "max_pool",
-    "max_test",
-    "subsample_seed",
-    "n_samples",
-]
 
 
 def test_params_are_stored_sorted_and_appear_in_the_dict_only_when_given() -> None:
