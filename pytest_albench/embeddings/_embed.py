@@ -110,9 +110,7 @@ def release_encoders() -> None:
         return
     _LOADED.clear()
     gc.collect()
-    torch = sys.modules.get("torch")
-    if torch is not None and torch.cuda.is_available():
-        torch.cuda.empty_cache()
+    release_cached_gpu_memory()
 
 
 #: Encoder kinds that run a torch model on the requested device, so a GPU slot is taken for them.
