@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from pytest_albench.embeddings import LADDER
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -38,9 +40,10 @@ NOTHING_HERE = {"HF_HUB_OFFLINE": "1", "ALBENCH_DATA_DIR": ""}
 def test_every_suite_collects_its_full_grid() -> None:
     out = collect(*SUITE_FUNCTIONS)
     assert out.count("test_paper.py::test_paper[") == 10 * 7 * 7 * 3
-    assert out.count("test_local.py::test_local[") == 10 * 5 * 11
-    assert out.count("test_local.py::test_local_ips[") == 10 * 5 * 3 * 2  # 3 strategies × 2 IPS methods
-    assert out.count("test_default.py::test_bbc[") == 5 * 11 * 2
+    rungs = len(LADDER)
+    assert out.count("test_local.py::test_local[") == 10 * rungs * 11
+    assert out.count("test_local.py::test_local_ips[") == 10 * rungs * 3 * 2  # 3 strategies × 2 IPS methods
+    assert out.count("test_default.py::test_bbc[") == rungs * 11 * 2
     assert "test_paper[glue/mnli-nvidia/NV-Embed-v2-badge-ips_typiclust]" in out
 
 

@@ -15,7 +15,7 @@ imported only when an encoder actually has to encode something.
 
 from __future__ import annotations
 
-from . import _light, _st  # noqa: F401  (register the built-in backends)
+from . import _light, _packaged, _st  # noqa: F401  (register the built-in backends)
 from ._backends import Backend, BatchEncoder, LoadContext, register_backend, resolve_device
 from ._embed import EMBEDDINGS_SUBDIR, EmbeddedDataset, embed_dataset, encoder_identity, release_encoders
 from ._spec import (
@@ -28,6 +28,7 @@ from ._spec import (
     missing_requirement,
     register_embedding,
 )
+from ._transforms import Transform, apply_transforms, parse_embedding_name
 
 __all__ = [
     "BUILTIN_ENCODERS",
@@ -39,11 +40,14 @@ __all__ = [
     "EmbeddedDataset",
     "EncoderSpec",
     "LoadContext",
+    "Transform",
+    "apply_transforms",
     "embed_dataset",
     "embedding_names",
     "encoder_identity",
     "get_encoder_spec",
     "missing_requirement",
+    "parse_embedding_name",
     "register_backend",
     "register_embedding",
     "release_encoders",

