@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pytest_albench.engine.label_free import label_free_measures
 from pytest_albench.engine.loop import PoolProblem
 from pytest_albench.engine.quality import MEASURES, embedding_quality, problem_quality, purity
 from pytest_albench.errors import DatasetError
@@ -108,7 +109,9 @@ def test_problem_quality_is_cached_on_disk(tmp_path: Path, monkeypatch: pytest.M
     x_pool, y_pool, x_test, y_test = separated(seed=9)
     problem = PoolProblem(x_pool=x_pool, y_pool=y_pool, x_test=x_test, y_test=y_test, n_classes=3)
     first = problem_quality(problem, cache_dir=tmp_path)
-    assert first == embedding_quality(x_pool, y_pool, x_test, y_test)
+    expected = embedding_quality(x_pool, y_pool, x_test, y_test) | label_free_measures(x_pool)
+    assert first.keys() == expected.keys()
+    assert first == pytest.approx(expected, nan_ok=True)  # the label-free measures are in the same entry
     assert list((tmp_path / "quality").rglob("*.alb"))
     quality._MEMO.clear()
     monkeypatch.setattr(quality, "embedding_quality", lambda *a, **k: pytest.fail("recomputed despite the cache"))

@@ -5,6 +5,7 @@
 * :mod:`.pairwise` — wins/ties/losses;
 * :mod:`.summary` — the above, computed once per session for every table;
 * :mod:`.gains`, :mod:`.quality` — gains over random, embedding quality and their correlations;
+* :mod:`.dial` — the quality dial: gains and ranks along one encoder's degradation, dataset fixed;
 * :mod:`.grid` — :func:`analyze`: all of it plus the Friedman and post-hoc tests per label.
 """
 

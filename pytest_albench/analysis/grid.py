@@ -23,6 +23,7 @@ from ..choices import POSTHOC_METHODS
 from ..errors import ConfigError
 from ..stats import FriedmanResult, PostHoc, Ranking, friedman, nemenyi, wilcoxon_holm
 from .cells import Case
+from .dial import DialCorrelation, DialSeries, dial_correlations, dial_series
 from .gains import BASELINE_STRATEGY, GainRow, cell_gains, ips_early_gain, label_gains
 from .quality import IPS_TARGET, CorrelationRow, correlations, quality_by_cell
 from .ranking import MIN_DATASET_BLOCKS, BlockRanking
@@ -89,6 +90,8 @@ class GridAnalysis:
     cell_gains: dict[tuple[str, str, str], float]
     ips_early_gain: dict[tuple[str, str], float]
     correlations: list[CorrelationRow]
+    dials: list[DialSeries] = field(default_factory=list)
+    dial_correlations: list[DialCorrelation] = field(default_factory=list)
     alpha: float = 0.05
     posthoc_method: str = "wilcoxon-holm"
     early_cycles: int = 2
@@ -124,6 +127,8 @@ def analyze(
         cell_gains=by_cell,
         ips_early_gain=ips_early,
         correlations=correlations(quality, by_cell, ips_early, notes),
+        dials=(dials := dial_series(cases)),
+        dial_correlations=dial_correlations(dials),
         alpha=alpha,
         posthoc_method=posthoc,
         early_cycles=early_cycles,

@@ -19,6 +19,10 @@ otherwise gains would be correlated with themselves. These measures use the full
 * ``silhouette``: silhouette of the *true* labels under cosine distance, on a seeded subsample of at
   most 2,000 points (it is quadratic): how well-separated the classes are in the geometry.
 
+Beside these, every cell gets the label-free measures of :mod:`.label_free` (cluster structure,
+intrinsic dimension, spectrum, hubness, neighbourhood robustness, anisotropy), computed on the
+unlabeled pool alone: what a user can measure before buying a label, and what the advisor predicts from.
+
 Every random choice comes from ``seed``, so the numbers are the same on every rerun. The measures of
 one problem are shared by all its strategy cases, so :func:`problem_quality` memoizes them per process
 and stores them in the content-keyed on-disk cache (xdist workers compute each cell once).
@@ -37,11 +41,12 @@ from typing import Any
 import numpy as np
 
 from ..errors import DatasetError
+from .label_free import LABEL_FREE_MEASURES, LABEL_FREE_SETTINGS, LABEL_FREE_VERSION, label_free_measures
 
-__all__ = ["MEASURES", "QUALITY_VERSION", "embedding_quality", "problem_quality", "purity"]
+__all__ = ["LABEL_FREE_MEASURES", "MEASURES", "QUALITY_VERSION", "embedding_quality", "problem_quality", "purity"]
 
 #: Bump when a measure's definition or setting changes; older cached values are then ignored.
-QUALITY_VERSION = 1
+QUALITY_VERSION = 2  # 2: the label-free measures joined the entry
 #: Measure names, in the order they are stored in a cache entry (after the integer sizes).
 MEASURES = ("linear_probe_accuracy", "knn_accuracy", "kmeans_purity", "silhouette")
 SIZES = ("n_pool", "n_test", "n_classes", "dim")
@@ -179,6 +184,7 @@ def problem_quality(
             "kind": "embedding-quality",
             "quality_version": QUALITY_VERSION,
             "settings": {**SETTINGS, "probe": probe_settings(probe)},
+            "label_free": {"version": LABEL_FREE_VERSION, "settings": LABEL_FREE_SETTINGS},
             "seed": int(seed),
             "content": _content_digest(x_pool, y_pool, x_test, y_test),
         }
@@ -190,16 +196,18 @@ def problem_quality(
 
     def compute() -> np.ndarray:
         values = embedding_quality(x_pool, y_pool, x_test, y_test, seed=seed, probe=probe)
-        return np.array([values[name] for name in SIZES + MEASURES], dtype=np.float64)
+        values.update(label_free_measures(x_pool, seed=seed))
+        return np.array([values[name] for name in SIZES + MEASURES + LABEL_FREE_MEASURES], dtype=np.float64)
 
     name = problem.description.get("name", "") if isinstance(getattr(problem, "description", None), Mapping) else ""
     stored = cache.get_or_compute(key, compute, meta={"problem": str(name)}).array
-    if stored.shape != (len(SIZES) + len(MEASURES),):
+    names = MEASURES + LABEL_FREE_MEASURES
+    if stored.shape != (len(SIZES) + len(names),):
         raise DatasetError(  # the key includes the version, so this means a foreign file under our name
             f"embedding-quality cache entry {cache.path(key)} has shape {stored.shape}; delete it and rerun"
         )
     values: dict[str, float | int] = {name: int(v) for name, v in zip(SIZES, stored[: len(SIZES)], strict=True)}
-    values.update({name: float(v) for name, v in zip(MEASURES, stored[len(SIZES) :], strict=True)})
+    values.update({name: float(v) for name, v in zip(names, stored[len(SIZES) :], strict=True)})
     with _MEMO_LOCK:
         _MEMO[key.digest] = values
     return dict(values)

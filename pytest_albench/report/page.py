@@ -17,8 +17,17 @@ from typing import Any
 
 from ..analysis import GridAnalysis, GridSummary, summarize
 from ..record import CaseRecord, protocol_of
+from .figures.dial import DIAL_SECTION
 from .render import write_page
-from .tables import Table, analysis_tables, mean_rank_table, per_cell_tables, status_table, win_tie_loss_table
+from .tables import (
+    Table,
+    analysis_tables,
+    dial_tables,
+    mean_rank_table,
+    per_cell_tables,
+    status_table,
+    win_tie_loss_table,
+)
 
 #: Above these sizes a table or a group of tables is folded away (``<details>``) to keep the page short.
 FOLD_ROWS = 30
@@ -104,6 +113,8 @@ def build_page(
     if analysis_note:
         stats.blocks.append(Block("text", text=analysis_note))
     sections = [what_was_run(cases, missing, info, order), ranks, stats]
+    if analysis is not None and analysis.dials:
+        sections.append(Section(DIAL_SECTION, [_table_block(t) for t in dial_tables(analysis)]))
     by_title = {section.title: section for section in sections}
     for figure in figures:
         if figure.section not in by_title:

@@ -18,11 +18,13 @@ from typing import Any
 import numpy as np
 
 from ..analysis import GridAnalysis, GridSummary, summarize
+from ..analysis.dial import DIALS, DialSeries
 from ..analysis.gains import BASELINE_STRATEGY
 from ..analysis.grid import EmbeddingStats
 from ..analysis.quality import measure_names, size_names
 from ..analysis.ranking import MIN_DATASET_BLOCKS
 from ..choices import POSTHOC_METHODS
+from ..engine.label_free import LABEL_FREE_MEASURES
 from ..record import CaseRecord, with_variant
 from ..stats import WIN_TIE_LOSS_TEST
 
@@ -40,12 +42,20 @@ class Table:
         """Plain text for the terminal (``simple``) or GitHub Markdown (``github``)."""
         from tabulate import tabulate
 
-        body = tabulate(self.rows, headers=self.headers, tablefmt=fmt, disable_numparse=True)
         markdown = fmt == "github"
+        rows, headers = self.rows, self.headers
+        if markdown:  # a transformed embedding's name ("minilm-l6|pca:32") must not split a cell
+            rows = [[_md_cell(cell) for cell in row] for row in rows]
+            headers = [_md_cell(cell) for cell in headers]
+        body = tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True)
         parts = [f"### {self.title}\n" if markdown else self.title, body]
         if self.note:
             parts.append(f"\n_{self.note}_" if markdown else self.note)
         return "\n".join(parts)
+
+
+def _md_cell(cell: Any) -> Any:
+    return cell.replace("|", "\\|") if isinstance(cell, str) else cell
 
 
 def _aulcs(case: Case) -> list[float]:
@@ -221,8 +231,88 @@ def analysis_tables(analysis: GridAnalysis) -> list[Table]:
     """
     tables = [friedman_table(analysis)]
     tables += [pairwise_table(stats) for stats in analysis.per_embedding.values() if stats.posthoc is not None]
-    tables += [gains_table(analysis), quality_table(analysis), early_gain_table(analysis), correlation_table(analysis)]
+    tables += [gains_table(analysis), quality_table(analysis), label_free_table(analysis)]
+    tables += [early_gain_table(analysis), correlation_table(analysis)]
     return [t for t in tables if t.rows]
+
+
+#: Title prefix of the dial tables (the page gives them their own section).
+DIAL_PREFIX = "Quality dial: "
+
+
+def dial_tables(analysis: GridAnalysis) -> list[Table]:
+    """One table per dial series: per level each strategy's gain over random (and its rank)."""
+    tables = [dial_table(series) for series in analysis.dials]
+    return [*tables, dial_correlation_table(analysis)] if analysis.dial_correlations else tables
+
+
+def dial_correlation_table(analysis: GridAnalysis) -> Table:
+    """Mean within-dataset ρ of each measure with each strategy's gain along the dials."""
+    strategies = sorted({c.strategy for c in analysis.dial_correlations})
+    by_key = {(c.measure, c.strategy): c for c in analysis.dial_correlations}
+    measures = sorted({c.measure for c in analysis.dial_correlations})
+    rows = [
+        [
+            m,
+            *(
+                f"{_num(by_key[(m, s)].mean_rho, '+.2f')} ({by_key[(m, s)].n_series})" if (m, s) in by_key else ""
+                for s in strategies
+            ),
+        ]
+        for m in measures
+    ]
+    return Table(
+        f"{DIAL_PREFIX}measures against gains within datasets",
+        ["measure", *strategies],
+        rows,
+        note="Spearman ρ between the measure and the strategy's gain over random along one dial on one dataset "
+        "(the dataset held fixed), averaged over the dial series (count in brackets). Set beside the "
+        "across-cell correlations above, which mix datasets.",
+    )
+
+
+def dial_table(series: DialSeries) -> Table:
+    from .figures.dial import level_text
+
+    levels = [level_text(series.dial, level) for level in series.levels]
+    rows: list[list[Any]] = []
+    for strategy in sorted(series.gains, key=lambda s: -_finite_mean(series.gains[s])):
+        cells = [
+            f"{_num(g, '+.3f')} ({_num(r, '.1f')})"
+            for g, r in zip(series.gains[strategy], series.ranks[strategy], strict=True)
+        ]
+        rows.append([strategy, *cells, _num(series.trend[strategy], "+.2f")])
+    rows.append(
+        [
+            f"{BASELINE_STRATEGY}: AULC (rank)",
+            *(
+                f"{_num(a, '.3f')} ({_num(r, '.1f')})"
+                for a, r in zip(
+                    series.random_aulc, series.ranks.get(BASELINE_STRATEGY, [math.nan] * len(levels)), strict=True
+                )
+            ),
+            "",
+        ]
+    )
+    for measure in ("knn_accuracy", "linear_probe_accuracy"):
+        rows.append([measure, *(_num(q.get(measure, math.nan), ".3f") for q in series.quality), ""])
+    rows.append(["Kendall τ with the intact ranking", *(_num(t, "+.2f") for t in series.rank_agreement), ""])
+    notes = "".join(f" {n}." for n in series.notes)
+    return Table(
+        f"{DIAL_PREFIX}{series.dataset} × {series.encoder}, {series.dial}"
+        + (f" [{series.context}]" if series.context else ""),
+        ["strategy (best mean gain first)", *levels, "trend ρ"],
+        rows,
+        note=f"Columns: {DIALS[series.dial]}, from the intact encoder to the most degraded. Cells: mean AULC gain "
+        f"over {BASELINE_STRATEGY} on the same seeds (mean rank among all strategies over seeds, 1 = best). "
+        "trend ρ: Spearman correlation of the gain with the step along the dial (negative = the advantage "
+        "shrinks as the embedding degrades). knn/linear-probe accuracy: the embedding's quality at each step." + notes,
+    )
+
+
+def _finite_mean(values: Sequence[float]) -> float:
+    finite = [v for v in values if math.isfinite(v)]
+    return float(np.mean(finite)) if finite else -math.inf
 
 
 def friedman_table(analysis: GridAnalysis) -> Table:
@@ -324,7 +414,7 @@ def gains_table(analysis: GridAnalysis) -> Table:
 
 
 def quality_table(analysis: GridAnalysis) -> Table:
-    measures = measure_names(analysis.quality)
+    measures = [m for m in measure_names(analysis.quality) if m not in LABEL_FREE_MEASURES]
     sizes = size_names(analysis.quality)
     rows = [
         [
@@ -342,6 +432,22 @@ def quality_table(analysis: GridAnalysis) -> Table:
         note="linear probe: logistic regression on the whole labeled pool, test accuracy (the AL ceiling); "
         "kNN: 5-NN cosine, test accuracy; k-means purity: k = classes on L2-normalised pool rows; "
         "silhouette: of the true labels, cosine, ≤ 2,000 pool points.",
+    )
+
+
+def label_free_table(analysis: GridAnalysis) -> Table:
+    measures = [m for m in LABEL_FREE_MEASURES if m in measure_names(analysis.quality)]
+    rows = [
+        [embedding, dataset, *(_num(q.get(m, math.nan), ".3f") for m in measures)]
+        for (embedding, dataset), q in sorted(analysis.quality.items())
+        if any(m in q for m in measures)
+    ]
+    return Table(
+        "Label-free measures of the unlabeled pool per (embedding, dataset)",
+        ["embedding", "dataset", *measures],
+        rows,
+        note="Computed on the pool's embeddings alone, no label read (pytest_albench.engine.label_free says how): "
+        "the measures a user has before active learning starts, and the advisor's inputs.",
     )
 
 

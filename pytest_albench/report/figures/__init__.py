@@ -29,6 +29,7 @@ from ._common import (
 )
 from .critical_difference import POSTHOC_NAMES, cd_diagram
 from .curves import learning_curve_figures, mean_curve
+from .dial import dial_figures
 from .gain import ScatterPanel, gain_panels, gain_quality_figure, quality_measures
 from .heatmap import blocks_text, heatmap_grid, heatmap_ranks, rank_heatmap
 
@@ -45,6 +46,7 @@ __all__ = [
     "PlotsUnavailableError",
     "ScatterPanel",
     "cd_diagram",
+    "dial_figures",
     "draw_figures",
     "embedding_order",
     "formats_for",
@@ -100,5 +102,6 @@ def draw_figures(
                 )
         for measure in quality_measures(analysis.quality):
             figures.append(gain_quality_figure(measure, gain_panels(analysis, measure), out_dir, formats, order))
+        figures.extend(dial_figures(analysis.dials, out_dir, formats))
     figures.extend(learning_curve_figures(cases, out_dir, formats, order))
     return [f for f in figures if f is not None]

@@ -115,12 +115,23 @@ def _legend_point(colour: Any, marker: str, label: str) -> Any:
 
 
 def quality_measures(quality: Mapping[Any, Mapping[str, Any]]) -> list[str]:
-    """The embedding-quality measures present, known ones first (sizes such as ``n_pool`` are not measures)."""
-    from ...engine.quality import MEASURES, SIZES
+    """The embedding-quality measures present, known ones first (sizes such as ``n_pool`` are not measures).
 
-    present = {
-        k for values in quality.values() for k, v in values.items() if isinstance(v, (int, float)) and math.isfinite(v)
-    } - set(SIZES)
+    The label-free measures get no scatter figure each (ten more pages of panels); the correlation
+    table reports them, and the advisor uses them.
+    """
+    from ...engine.quality import LABEL_FREE_MEASURES, MEASURES, SIZES
+
+    present = (
+        {
+            k
+            for values in quality.values()
+            for k, v in values.items()
+            if isinstance(v, (int, float)) and math.isfinite(v)
+        }
+        - set(SIZES)
+        - set(LABEL_FREE_MEASURES)
+    )
     return [m for m in MEASURES if m in present] + sorted(present - set(MEASURES))
 
 
