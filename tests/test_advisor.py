@@ -222,3 +222,34 @@ def test_the_holdout_benchmark_asks_first_then_runs_every_strategy(
     assert "| bbc_news | tfidf-lsa |" in capsys.readouterr().out
     assert advisor_holdout.main(args) == 0  # resumes: the pool is not run again
     assert len(json.loads(out.read_text())["rows"]) == 1
+
+
+def test_the_report_shows_the_leave_one_dataset_out_table_and_figure(tmp_path: Path) -> None:
+    from pytest_albench.analysis import analyze
+    from pytest_albench.report.page import RunInfo, build_page
+
+    rng = np.random.default_rng(5)
+    cases = []
+    for dataset in DATASETS:
+        for embedding in ("weak", "strong"):
+            silhouette = float(rng.uniform(-1, 1))
+            quality = _features(silhouette, rng) | {"n_classes": 4, "dim": 64}
+            cases.append(_record(dataset, embedding, "random", 0.6, quality))
+            cases.append(_record(dataset, embedding, "margin", 0.6 + 0.04 * silhouette, quality))
+            cases.append(_record(dataset, embedding, "coreset", 0.6 - 0.04 * silhouette, quality))
+    page = build_page(cases, [], RunInfo(("x",), ("smoke",), (0, 1, 2)), analysis=analyze(cases))
+    section = next(s for s in page.sections if s.title == "Advisor: leave one dataset out")
+    (table,) = [b.tables[0] for b in section.blocks]
+    assert [row[0] for row in table.rows] == ["strong", "weak", "all"]
+    overall = table.rows[-1]
+    assert overall[1] == 12 and float(overall[2]) < float(overall[3])  # the pool decides; the advisor sees it
+    without = build_page(cases[:9], [], RunInfo(("x",), ("smoke",), (0, 1, 2)), analysis=analyze(cases[:9]))
+    assert all(s.title != "Advisor: leave one dataset out" for s in without.sections)  # < 3 datasets
+    pytest.importorskip("matplotlib")
+    from pytest_albench.advisor.validate import validate_cases
+    from pytest_albench.report.figures import advisor_figure
+
+    validation = validate_cases(cases)
+    assert validation is not None
+    figure = advisor_figure(validation, tmp_path, ["png"])
+    assert figure.section == section.title and all(p.stat().st_size > 1000 for p in figure.paths)

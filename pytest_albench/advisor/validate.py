@@ -15,13 +15,14 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from ..errors import ConfigError
 from .model import BASELINE, RIDGE_ALPHA, TrainingCell, fit_model
 
-__all__ = ["PICKERS", "Pick", "Validation", "validate"]
+__all__ = ["PICKERS", "Pick", "Validation", "validate", "validate_cases"]
 
 PICKERS = ("advisor", "best on average", "always random")
 
@@ -88,6 +89,19 @@ def validate(cells: Sequence[TrainingCell], features: Sequence[str], *, alpha: f
             regrets = {name: ran[best] - ran[pick] for name, pick in choice.items()}
             picks.append(Pick(cell.dataset, cell.embedding, best, choice, regrets))
     return Validation(picks, list(features), alpha, notes)
+
+
+def validate_cases(cases: Sequence[Any]) -> Validation | None:
+    """:func:`validate` on case records whose quality holds the label-free measures (what the report
+    shows); None when fewer than 3 datasets have such cells, or no fold can be fitted."""
+    from .training import FEATURES, training_cells
+
+    cells, notes = training_cells(cases)
+    if len({c.dataset for c in cells}) < 3:
+        return None
+    result = validate(cells, FEATURES)
+    result.notes[:0] = notes
+    return result if result.picks else None
 
 
 def _best_on_average(cells: Sequence[TrainingCell]) -> str:

@@ -17,10 +17,12 @@ from typing import Any
 
 from ..analysis import GridAnalysis, GridSummary, summarize
 from ..record import CaseRecord, protocol_of
+from .figures.advisor import ADVISOR_SECTION
 from .figures.dial import DIAL_SECTION
 from .render import write_page
 from .tables import (
     Table,
+    advisor_table,
     analysis_tables,
     dial_tables,
     mean_rank_table,
@@ -115,6 +117,12 @@ def build_page(
     sections = [what_was_run(cases, missing, info, order), ranks, stats]
     if analysis is not None and analysis.dials:
         sections.append(Section(DIAL_SECTION, [_table_block(t) for t in dial_tables(analysis)]))
+    if analysis is not None:
+        from ..advisor.validate import validate_cases
+
+        validation = validate_cases(cases)
+        if validation is not None:
+            sections.append(Section(ADVISOR_SECTION, [_table_block(advisor_table(validation))]))
     by_title = {section.title: section for section in sections}
     for figure in figures:
         if figure.section not in by_title:

@@ -13,10 +13,11 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..advisor.validate import Validation
 from ..analysis import GridAnalysis, GridSummary, summarize
 from ..analysis.dial import DIALS, DialSeries
 from ..analysis.gains import BASELINE_STRATEGY
@@ -27,6 +28,9 @@ from ..choices import POSTHOC_METHODS
 from ..engine.label_free import LABEL_FREE_MEASURES
 from ..record import CaseRecord, with_variant
 from ..stats import WIN_TIE_LOSS_TEST
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..advisor.validate import Validation
 
 Case = CaseRecord
 
@@ -307,6 +311,29 @@ def dial_table(series: DialSeries) -> Table:
         f"over {BASELINE_STRATEGY} on the same seeds (mean rank among all strategies over seeds, 1 = best). "
         "trend ρ: Spearman correlation of the gain with the step along the dial (negative = the advantage "
         "shrinks as the embedding degrades). knn/linear-probe accuracy: the embedding's quality at each step." + notes,
+    )
+
+
+def advisor_table(validation: Validation) -> Table:
+    """Mean regret per embedding of the advisor and the two fixed choices (leave one dataset out)."""
+    from ..advisor.validate import PICKERS
+
+    rows: list[list[Any]] = []
+    for embedding in [*validation.embeddings, None]:
+        regrets = [validation.mean_regret(picker, embedding) for picker in PICKERS]
+        better, same, worse = validation.wins(embedding)
+        label = embedding if embedding is not None else "all"
+        rows.append([label, regrets[0][1], *(_num(v, ".4f") for v, _ in regrets), f"{better}/{same}/{worse}"])
+    notes = "".join(f" {n[:1].upper()}{n[1:].rstrip('.')}." for n in validation.notes)
+    return Table(
+        "Advisor: regret leave one dataset out",
+        ["embedding", "cells", *PICKERS, "advisor vs best on average (better/same/worse)"],
+        rows,
+        note="Regret = the best strategy's mean AULC minus the pick's on a cell of a dataset the advisor was "
+        "fitted without (pytest_albench.advisor: ridge regressions of each strategy's gain over random on the "
+        f"label-free measures, α = {validation.alpha:g}); 'best on average' is the strategy with the largest "
+        "mean gain in the same training folds. Cells without label-free measures in their records are left out."
+        + notes,
     )
 
 

@@ -27,6 +27,7 @@ from ._common import (
     slug,
     strategy_styles,
 )
+from .advisor import ADVISOR_SECTION, advisor_figure
 from .critical_difference import POSTHOC_NAMES, cd_diagram
 from .curves import learning_curve_figures, mean_curve
 from .dial import dial_figures
@@ -37,6 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ...analysis.grid import GridAnalysis
 
 __all__ = [
+    "ADVISOR_SECTION",
     "INSTALL_HINT",
     "LADDER",
     "PLOT_FORMATS",
@@ -45,6 +47,7 @@ __all__ = [
     "FigureFile",
     "PlotsUnavailableError",
     "ScatterPanel",
+    "advisor_figure",
     "cd_diagram",
     "dial_figures",
     "draw_figures",
@@ -103,5 +106,10 @@ def draw_figures(
         for measure in quality_measures(analysis.quality):
             figures.append(gain_quality_figure(measure, gain_panels(analysis, measure), out_dir, formats, order))
         figures.extend(dial_figures(analysis.dials, out_dir, formats))
+        from ...advisor.validate import validate_cases
+
+        validation = validate_cases(cases)
+        if validation is not None:
+            figures.append(advisor_figure(validation, out_dir, formats, order))
     figures.extend(learning_curve_figures(cases, out_dir, formats, order))
     return [f for f in figures if f is not None]
