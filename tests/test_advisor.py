@@ -196,6 +196,8 @@ def test_build_and_validate_read_results_files(tmp_path: Path, capsys: pytest.Ca
     assert main(["validate", str(results), "--markdown", str(markdown)]) == 0
     table = markdown.read_text()
     assert table == capsys.readouterr().out
+    assert "| cluster_silhouette | -1.00 (12) | +1.00 (12) |" in table  # coreset, margin: the built-in effect
+    assert "| log_classes | n/a | n/a |" in table  # constant here: no rank correlation, not an error
     overall = next(line for line in table.splitlines() if line.startswith("| **all** |"))
     advisor, fixed, random = (float(x) for x in overall.split("|")[3:6])
     assert advisor < fixed and advisor < random  # the pool decides here, and the advisor sees it

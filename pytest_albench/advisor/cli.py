@@ -8,7 +8,8 @@ Three uses, one command:
 
 ``build`` fits the model from saved results files (``--albench-json`` output) and writes it atomically;
 ``validate`` prints the leave-one-dataset-out regret table against "best on average" and "always
-random". Exit status 0: done; 2: bad usage or an unusable input, with one line on stderr.
+random", then each feature's Spearman correlation with each strategy's gain across the cells. Exit
+status 0: done; 2: bad usage or an unusable input, with one line on stderr.
 """
 
 from __future__ import annotations
@@ -135,13 +136,13 @@ def _build(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     from ..storage.atomic import write_text_atomic
-    from .report import validation_markdown
+    from .report import correlations_markdown, validation_markdown
     from .training import FEATURES
     from .validate import validate
 
     cells, notes, _ = _cells(args)
     result = validate(cells, FEATURES)
-    text = validation_markdown(result, notes)
+    text = validation_markdown(result, notes) + "\n" + correlations_markdown(cells, FEATURES)
     print(text, end="")
     if args.markdown:
         write_text_atomic(args.markdown, text)

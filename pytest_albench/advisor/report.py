@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from .model import TrainingCell
 from .validate import PICKERS, Validation
 
-__all__ = ["validation_markdown"]
+__all__ = ["correlations_markdown", "validation_markdown"]
 
 
 def validation_markdown(result: Validation, notes: Sequence[str] = ()) -> str:
@@ -35,6 +36,34 @@ def validation_markdown(result: Validation, notes: Sequence[str] = ()) -> str:
     footer = [f"Features: {', '.join(result.features)}; ridge α = {result.alpha:g}."]
     footer += [f"Note: {n}" for n in [*notes, *result.notes]]
     return "\n".join([*lines, "", *footer]) + "\n"
+
+
+def correlations_markdown(cells: Sequence[TrainingCell], features: Sequence[str]) -> str:
+    """Spearman ρ of each feature with each strategy's gain over the cells (across datasets and encoders)."""
+    from scipy.stats import spearmanr
+
+    strategies = sorted({s for c in cells for s in c.gains})
+    lines = [
+        f"Spearman ρ of each feature with each strategy's gain over random, across the {len(cells)} cells "
+        "(datasets and encoders mixed; the number of cells in brackets):",
+        "",
+        "| feature | " + " | ".join(strategies) + " |",
+        "|---|" + "---|" * len(strategies),
+    ]
+    for feature in features:
+        row = []
+        for strategy in strategies:
+            pairs = [
+                (c.features[feature], c.gains[strategy])
+                for c in cells
+                if math.isfinite(c.features.get(feature, math.nan)) and math.isfinite(c.gains.get(strategy, math.nan))
+            ]
+            xs, ys = [x for x, _ in pairs], [y for _, y in pairs]
+            varied = len(set(xs)) > 1 and len(set(ys)) > 1  # a constant feature has no rank correlation
+            rho = float(spearmanr(xs, ys).statistic) if len(pairs) >= 3 and varied else math.nan
+            row.append(f"{rho:+.2f} ({len(pairs)})" if math.isfinite(rho) else "n/a")
+        lines.append(f"| {feature} | " + " | ".join(row) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def _cell(text: str) -> str:
