@@ -176,7 +176,8 @@ def _record(dataset: str, embedding: str, strategy: str, aulc: float, quality: d
     return record
 
 
-def test_build_and_validate_read_results_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def _records_grid() -> list[dict[str, Any]]:
+    """Complete records of the margin-vs-coreset grid, with the label-free measures in their quality."""
     rng = np.random.default_rng(5)
     cases = []
     for dataset in DATASETS:
@@ -186,6 +187,11 @@ def test_build_and_validate_read_results_files(tmp_path: Path, capsys: pytest.Ca
             cases.append(_record(dataset, embedding, "random", 0.6, quality))
             cases.append(_record(dataset, embedding, "margin", 0.6 + 0.04 * silhouette, quality))
             cases.append(_record(dataset, embedding, "coreset", 0.6 - 0.04 * silhouette, quality))
+    return cases
+
+
+def test_build_and_validate_read_results_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cases = _records_grid()
     results = tmp_path / "results.json"
     results.write_text(json.dumps({"format_version": 1, "cases": cases, "missing": [], "seeds": [0, 1, 2]}))
     model_path, markdown = tmp_path / "model.json", tmp_path / "lodo.md"
@@ -230,15 +236,7 @@ def test_the_report_shows_the_leave_one_dataset_out_table_and_figure(tmp_path: P
     from pytest_albench.analysis import analyze
     from pytest_albench.report.page import RunInfo, build_page
 
-    rng = np.random.default_rng(5)
-    cases = []
-    for dataset in DATASETS:
-        for embedding in ("weak", "strong"):
-            silhouette = float(rng.uniform(-1, 1))
-            quality = _features(silhouette, rng) | {"n_classes": 4, "dim": 64}
-            cases.append(_record(dataset, embedding, "random", 0.6, quality))
-            cases.append(_record(dataset, embedding, "margin", 0.6 + 0.04 * silhouette, quality))
-            cases.append(_record(dataset, embedding, "coreset", 0.6 - 0.04 * silhouette, quality))
+    cases = _records_grid()
     page = build_page(cases, [], RunInfo(("x",), ("smoke",), (0, 1, 2)), analysis=analyze(cases))
     section = next(s for s in page.sections if s.title == "Advisor: leave one dataset out")
     (table,) = [b.tables[0] for b in section.blocks]
