@@ -132,3 +132,12 @@ def test_every_case_record_carries_the_quality_of_its_cell(pytester: pytest.Pyte
     assert set(MEASURES) <= set(qualities[0])
     assert qualities[0]["n_pool"] == 300 and qualities[0]["n_test"] == 300
     assert 0.0 < qualities[0]["linear_probe_accuracy"] <= 1.0
+
+
+def test_a_pool_too_small_for_the_label_free_measures_keeps_its_label_based_ones(tmp_path: Path) -> None:
+    x_pool, y_pool, x_test, y_test = separated(seed=4)
+    small = PoolProblem(x_pool=x_pool[::3], y_pool=y_pool[::3], x_test=x_test, y_test=y_test, n_classes=3)
+    assert len(np.unique(small.y_pool)) >= 2
+    values = problem_quality(small, cache_dir=tmp_path)
+    assert math.isfinite(values["knn_accuracy"]) and math.isfinite(values["linear_probe_accuracy"])
+    assert all(math.isnan(values[name]) for name in ("cluster_silhouette", "hubness", "anisotropy"))

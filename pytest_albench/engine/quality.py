@@ -196,7 +196,10 @@ def problem_quality(
 
     def compute() -> np.ndarray:
         values = embedding_quality(x_pool, y_pool, x_test, y_test, seed=seed, probe=probe)
-        values.update(label_free_measures(x_pool, seed=seed))
+        try:
+            values.update(label_free_measures(x_pool, seed=seed))
+        except DatasetError:  # a pool too small for them keeps its label-based measures; these are NaN
+            values.update(dict.fromkeys(LABEL_FREE_MEASURES, math.nan))
         return np.array([values[name] for name in SIZES + MEASURES + LABEL_FREE_MEASURES], dtype=np.float64)
 
     name = problem.description.get("name", "") if isinstance(getattr(problem, "description", None), Mapping) else ""
