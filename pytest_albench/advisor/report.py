@@ -40,7 +40,7 @@ def validation_markdown(result: Validation, notes: Sequence[str] = ()) -> str:
 
 def correlations_markdown(cells: Sequence[TrainingCell], features: Sequence[str]) -> str:
     """Spearman ρ of each feature with each strategy's gain over the cells (across datasets and encoders)."""
-    from scipy.stats import spearmanr
+    from ..stats import spearman
 
     strategies = sorted({s for c in cells for s in c.gains})
     lines = [
@@ -58,9 +58,7 @@ def correlations_markdown(cells: Sequence[TrainingCell], features: Sequence[str]
                 for c in cells
                 if math.isfinite(c.features.get(feature, math.nan)) and math.isfinite(c.gains.get(strategy, math.nan))
             ]
-            xs, ys = [x for x, _ in pairs], [y for _, y in pairs]
-            varied = len(set(xs)) > 1 and len(set(ys)) > 1  # a constant feature has no rank correlation
-            rho = float(spearmanr(xs, ys).statistic) if len(pairs) >= 3 and varied else math.nan
+            rho = spearman([x for x, _ in pairs], [y for _, y in pairs]).rho  # NaN for a constant feature
             row.append(f"{rho:+.2f} ({len(pairs)})" if math.isfinite(rho) else "n/a")
         lines.append(f"| {feature} | " + " | ".join(row) + " |")
     return "\n".join(lines) + "\n"

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from ..analysis.cells import Case, seed_aulcs
-from ..analysis.gains import preferred_heads
+from ..analysis.cells import Case, mean_aulc
+from ..analysis.gains import preferred_heads, seed_gains
 from ..engine.label_free import LABEL_FREE_MEASURES
 from ..record import DEFAULT_IPS, cell_embedding, head_of, ips_of, variant_of
 from .model import BASELINE, TrainingCell
@@ -61,14 +61,9 @@ def training_cells(cases: Sequence[Case], measure: MeasureFn | None = None) -> t
         if features is None:
             unmeasured.append(f"{dataset} × {embedding}")
             continue
-        aulcs = {s: _mean(seed_aulcs(c, [])) for s, c in by_strategy.items()}
-        base = seed_aulcs(by_strategy[BASELINE], [])
-        gains = {}
-        for strategy, case in by_strategy.items():
-            own = seed_aulcs(case, [])
-            shared = sorted(set(own) & set(base))
-            if strategy != BASELINE and shared:
-                gains[strategy] = float(np.mean([own[s] - base[s] for s in shared]))
+        aulcs = {s: mean_aulc(c) for s, c in by_strategy.items()}
+        per_seed = {s: seed_gains(by_strategy, s) for s in by_strategy if s != BASELINE}
+        gains = {s: float(np.mean(g)) for s, g in per_seed.items() if g}
         cells.append(TrainingCell(dataset, embedding, features, gains, aulcs))
     if unmeasured:
         notes.append(
@@ -92,7 +87,3 @@ def _features(by_strategy: Mapping[str, Case], measure: MeasureFn | None) -> dic
     if not isinstance(n_classes, (int, float)) or not isinstance(dim, (int, float)):
         return None
     return pool_features(measures, int(n_classes), int(dim))
-
-
-def _mean(values: Mapping[int, float]) -> float:
-    return float(np.mean(list(values.values()))) if values else math.nan

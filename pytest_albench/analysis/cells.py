@@ -13,7 +13,7 @@ from typing import Any
 
 from ..record import with_variant
 
-__all__ = ["Case", "Cells", "group_cells", "seed_aulcs"]
+__all__ = ["Case", "Cells", "group_cells", "mean_aulc", "seed_aulcs"]
 
 Case = Mapping[str, Any]
 #: dataset → strategy → case, for one embedding label.
@@ -52,3 +52,9 @@ def seed_aulcs(case: Case, notes: list[str]) -> dict[int, float]:
         seeds = ", ".join(dropped)
         notes.append(f"{case['dataset']}/{case['strategy']}: AULC missing or NaN for seed(s) {seeds}, skipped")
     return out
+
+
+def mean_aulc(case: Case) -> float:
+    """The mean of a case's finite per-seed AULCs (NaN when it has none)."""
+    values = list(seed_aulcs(case, []).values())
+    return sum(values) / len(values) if values else math.nan

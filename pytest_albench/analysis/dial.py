@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..record import DEFAULT_IPS, cell_embedding, head_of, ips_of, variant_of
-from .cells import Case
+from ..stats import spearman
+from .cells import Case, mean_aulc
 from .gains import BASELINE_STRATEGY, preferred_heads, seed_gains
 from .ranking import rank_label
 
@@ -163,7 +164,7 @@ def _series(
             for strategy in gains:
                 if strategy in by_strategy and (values := seed_gains(by_strategy, strategy)):
                     gains[strategy][i] = float(np.mean(values))
-            random_aulc.append(_mean_aulc(by_strategy[BASELINE_STRATEGY]))
+            random_aulc.append(mean_aulc(by_strategy[BASELINE_STRATEGY]))
         else:
             random_aulc.append(math.nan)
             notes.append(f"{embeddings[i]}: no {BASELINE_STRATEGY} case, so no gains at this level")
@@ -193,22 +194,11 @@ def _series(
     )
 
 
-def _mean_aulc(case: Case) -> float:
-    values = [float(r["aulc"]) for r in case.get("runs", []) if isinstance(r.get("aulc"), (int, float))]
-    finite = [v for v in values if math.isfinite(v)]
-    return float(np.mean(finite)) if finite else math.nan
-
-
 def _spearman_with_step(values: list[float]) -> float:
-    """Spearman ρ of the values with their position along the dial (NaN with < 3 finite values or
-    constant values)."""
-    from scipy.stats import spearmanr
-
+    """Spearman ρ of the finite values with their position along the dial (NaN with < 3 of them, or
+    constant ones: :func:`~pytest_albench.stats.spearman`'s rules)."""
     steps = [i for i, v in enumerate(values) if math.isfinite(v)]
-    finite = [values[i] for i in steps]
-    if len(finite) < 3 or len(set(finite)) < 2:
-        return math.nan
-    return float(spearmanr(steps, finite).statistic)
+    return spearman(steps, [values[i] for i in steps]).rho
 
 
 def _kendall(first: dict[str, float], other: dict[str, float]) -> float:
@@ -224,8 +214,6 @@ def _kendall(first: dict[str, float], other: dict[str, float]) -> float:
 
 def dial_correlations(series: Sequence[DialSeries]) -> list[DialCorrelation]:
     """Per (measure, strategy) the mean within-series Spearman ρ of measure and gain (see the class)."""
-    from scipy.stats import spearmanr
-
     per_pair: dict[tuple[str, str], list[float]] = defaultdict(list)
     for one in series:
         measures = sorted({m for q in one.quality for m in q})
@@ -233,10 +221,9 @@ def dial_correlations(series: Sequence[DialSeries]) -> list[DialCorrelation]:
             values = [q.get(measure, math.nan) for q in one.quality]
             for strategy, gains in one.gains.items():
                 pairs = [(v, g) for v, g in zip(values, gains, strict=True) if math.isfinite(v) and math.isfinite(g)]
-                if len(pairs) >= 3 and len({v for v, _ in pairs}) > 1 and len({g for _, g in pairs}) > 1:
-                    rho = float(spearmanr([v for v, _ in pairs], [g for _, g in pairs]).statistic)
-                    if math.isfinite(rho):
-                        per_pair[(measure, strategy)].append(rho)
+                rho = spearman([v for v, _ in pairs], [g for _, g in pairs]).rho
+                if math.isfinite(rho):
+                    per_pair[(measure, strategy)].append(rho)
     return [
         DialCorrelation(measure, strategy, float(np.mean(rhos)), len(rhos))
         for (measure, strategy), rhos in sorted(per_pair.items())
