@@ -253,3 +253,19 @@ def test_the_report_shows_the_leave_one_dataset_out_table_and_figure(tmp_path: P
     assert validation is not None
     figure = advisor_figure(validation, tmp_path, ["png"])
     assert figure.section == section.title and all(p.stat().st_size > 1000 for p in figure.paths)
+
+
+def test_a_written_report_validates_the_advisor_once_for_its_table_and_figure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("matplotlib")
+    import pytest_albench.advisor.validate as validate_module
+    from pytest_albench.report.page import RunInfo, write_report
+
+    calls = []
+    real = validate_module.validate_cases
+    monkeypatch.setattr(validate_module, "validate_cases", lambda cases: calls.append(1) or real(cases))
+    outcome = write_report(tmp_path, _records_grid(), [], RunInfo(("x",), ("smoke",), (0, 1, 2)), page_formats=("md",))
+    assert len(calls) == 1
+    assert any(path.name.startswith("advisor-lodo") for path in outcome.figures)
+    assert "## Advisor: leave one dataset out" in (tmp_path / "report.md").read_text()

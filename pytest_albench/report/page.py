@@ -31,6 +31,8 @@ from .tables import (
     win_tie_loss_table,
 )
 
+#: ``build_page(validation=...)`` default: compute the advisor's validation from ``cases`` here.
+_COMPUTE = object()
 #: Above these sizes a table or a group of tables is folded away (``<details>``) to keep the page short.
 FOLD_ROWS = 30
 FOLD_CELL_TABLES = 8
@@ -92,6 +94,7 @@ def build_page(
     figures_note: str = "",
     order: Sequence[str] | None = None,
     summary: GridSummary | None = None,
+    validation: Any = _COMPUTE,
 ) -> Page:
     """The whole page; ``analysis`` is a GridAnalysis (or None with ``analysis_note`` saying why).
 
@@ -118,9 +121,10 @@ def build_page(
     if analysis is not None and analysis.dials:
         sections.append(Section(DIAL_SECTION, [_table_block(t) for t in dial_tables(analysis)]))
     if analysis is not None:
-        from ..advisor.validate import validate_cases
+        if validation is _COMPUTE:  # the caller did not compute the advisor's validation for its figure
+            from ..advisor.validate import validate_cases
 
-        validation = validate_cases(cases)
+            validation = validate_cases(cases)
         if validation is not None:
             sections.append(Section(ADVISOR_SECTION, [_table_block(advisor_table(validation))]))
     by_title = {section.title: section for section in sections}
@@ -295,11 +299,14 @@ def write_report(
     grid, note = (
         analysis if analysis is not None else grid_analysis(cases, alpha=alpha, posthoc=posthoc, summary=summary)
     )
+    from ..advisor.validate import validate_cases
+
+    validation = validate_cases(cases) if grid is not None else None  # for the table and the figure
     figures: list[Any] = []
     figures_note = ""
     if plot_formats:
         try:
-            figures = draw_figures(cases, grid, out_dir / "figures", plot_formats, order)
+            figures = draw_figures(cases, grid, out_dir / "figures", plot_formats, order, validation)
         except PlotsUnavailableError as exc:
             outcome.warnings.append(str(exc))
             figures_note = f"No figures: {exc}."
@@ -314,6 +321,7 @@ def write_report(
         figures_note=figures_note,
         order=order,
         summary=summary,
+        validation=validation,
     )
     outcome.pages = write_page(page, out_dir, page_formats)
     return outcome

@@ -35,6 +35,7 @@ from .gain import ScatterPanel, gain_panels, gain_quality_figure, quality_measur
 from .heatmap import blocks_text, heatmap_grid, heatmap_ranks, rank_heatmap
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ...advisor.validate import Validation
     from ...analysis.grid import GridAnalysis
 
 __all__ = [
@@ -73,8 +74,10 @@ def draw_figures(
     out_dir: Path,
     formats: Sequence[str],
     order: Sequence[str] | None = None,
+    validation: Validation | None = None,
 ) -> list[FigureFile]:
-    """Every figure of a grid, in report order: ranks, CD diagrams, gain vs quality, learning curves.
+    """Every figure of a grid, in report order: ranks, CD diagrams, gain vs quality, the dials, the
+    advisor's validation (``validation``, computed once by the caller, which also tabulates it), curves.
 
     Without an analysis (None) only the learning curves are drawn. A CD diagram places each strategy
     at its mean rank in the label's one ranking (as the heatmap does) and joins the post-hoc groups.
@@ -106,9 +109,6 @@ def draw_figures(
         for measure in quality_measures(analysis.quality):
             figures.append(gain_quality_figure(measure, gain_panels(analysis, measure), out_dir, formats, order))
         figures.extend(dial_figures(analysis.dials, out_dir, formats))
-        from ...advisor.validate import validate_cases
-
-        validation = validate_cases(cases)
         if validation is not None:
             figures.append(advisor_figure(validation, out_dir, formats, order))
     figures.extend(learning_curve_figures(cases, out_dir, formats, order))
