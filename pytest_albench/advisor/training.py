@@ -75,11 +75,11 @@ def training_cells(cases: Sequence[Case], measure: MeasureFn | None = None) -> t
 
 def _features(by_strategy: Mapping[str, Case], measure: MeasureFn | None) -> dict[str, float] | None:
     case = by_strategy[BASELINE]
-    quality = case.get("quality") if isinstance(case.get("quality"), dict) else {}
-    assert isinstance(quality, dict)
+    raw = case.get("quality")
+    quality: Mapping[str, Any] = raw if isinstance(raw, dict) else {}
     n_classes, dim = quality.get("n_classes"), quality.get("dim")
     measures: Mapping[str, Any] = quality
-    if not all(isinstance(quality.get(f), (int, float)) for f in FEATURES[:-2]):
+    if not all(isinstance(quality.get(f), (int, float)) for f in FEATURES[:-2]):  # the measures, not the sizes
         if measure is None:
             return None
         measures = measure(case)
