@@ -141,14 +141,16 @@ def test_a_session_killed_during_update_keeps_its_results_and_marks_the_set(
         command, cwd=pytester.path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     ) as session:
         deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and _journal_cases(journal) < 2:
+        # a finished case is journalled, then its baseline written: wait for both (a loaded machine can
+        # be between the two when the journal shows the second case)
+        while time.monotonic() < deadline and (_journal_cases(journal) < 2 or len(_baselines(folder)) < 2):
             time.sleep(0.5)
         session.send_signal(signal.SIGKILL)
         session.wait(timeout=30)
     assert _journal_cases(journal) == 2, "the two finished cases are on disk although the session was killed"
     assert not (pytester.path / "out.json").exists()
     assert (folder / ".albench-update-in-progress.json").is_file()
-    assert len([p for p in folder.glob("*.json") if not p.name.startswith(".")]) == 2  # the finished cases
+    assert len(_baselines(folder)) == 2  # the finished cases
 
     report = subprocess.run(
         [sys.executable, "-m", "pytest_albench", "report", str(journal), "--out", "page", "--plots", "none"],
@@ -214,3 +216,7 @@ def test_albench_report_on_a_file_without_cases_exits_2(tmp_path: Path) -> None:
     empty.write_text(json.dumps({"format_version": 1, "profile": "smoke", "seeds": [0], "cases": [], "missing": []}))
     assert report_main([str(empty), "--out", str(tmp_path / "out")]) == 2
     assert not (tmp_path / "out" / "report.md").exists()
+
+
+def _baselines(folder: Path) -> list[Path]:
+    return [p for p in folder.glob("*.json") if not p.name.startswith(".")]
