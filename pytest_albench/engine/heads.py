@@ -19,6 +19,7 @@ import torch
 
 from ..errors import ConfigError
 from ..registry import Registry
+from ..strategies import blas
 from .optim import Adam, minimize_lbfgs
 
 
@@ -180,7 +181,8 @@ class LogisticHead:
     def _logits(self, x: torch.Tensor, w: torch.Tensor | None = None, b: torch.Tensor | None = None) -> torch.Tensor:
         if self.weight is None:
             raise ConfigError("the head must be fitted before it can predict; call fit(x, y) first")
-        return torch.addmm(self.bias if b is None else b, x, self.weight if w is None else w)
+        # blas.addmm: numpy's BLAS outside autograd on CPU (see strategies.blas), torch otherwise
+        return blas.addmm(self.bias if b is None else b, x, self.weight if w is None else w)
 
     def _proba(self, x: torch.Tensor, w: torch.Tensor | None = None, b: torch.Tensor | None = None) -> torch.Tensor:
         return _softmax_rows(self._logits(x, w, b))

@@ -92,12 +92,16 @@ def numerics_identity() -> tuple[tuple[str, str], ...]:
     """What decides floating-point rounding on this machine (cached: it cannot change in a process)."""
     import torch
 
+    from ..strategies.blas import CPU_BACKEND
+
     found = {
         "cpu": cpu_model(),
         "cpu_flags": _cpu_flags_digest(),
         "torch_cpu_capability": str(torch.backends.cpu.get_cpu_capability()),
         "torch_blas": _torch_blas(torch.__config__.show()),
         "numpy_blas": _numpy_blas(),
+        # which of the two runs the CPU products outside autograd (strategies.blas)
+        "cpu_gemm": CPU_BACKEND,
     }
     found.update({f"env:{name}": os.environ[name] for name in NUMERICS_ENV_VARS if name in os.environ})
     return tuple(sorted(found.items()))

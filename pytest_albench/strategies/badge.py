@@ -24,6 +24,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from . import blas
 from ._common import as_indices, require
 from .base import QueryInputs, register_strategy
 from .kernels import d2_seeding, sq_norms, top_k, torch_generator
@@ -54,7 +55,7 @@ def gradient_sqdist_fn(proba: torch.Tensor, hidden: torch.Tensor) -> Callable[[i
     g_sq = sq_norms(factors).double() * sq_norms(hidden).double()
 
     def sqdist_to(j: int) -> torch.Tensor:
-        cross = (factors @ factors[j]).double() * (hidden @ hidden[j]).double()
+        cross = blas.matmul(factors, factors[j]).double() * blas.matmul(hidden, hidden[j]).double()
         return (g_sq + g_sq[j] - 2.0 * cross).clamp_min_(0.0)
 
     return sqdist_to

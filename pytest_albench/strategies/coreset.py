@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ._common import argmax_in_order, as_indices
+from ._common import as_indices
 from .base import QueryInputs, register_strategy
 from .kernels import min_sqdist, sq_norms, sqdist_to_point, torch_generator
 
@@ -40,16 +40,22 @@ def k_center_greedy(x: torch.Tensor, labeled: torch.Tensor, batch_size: int, gen
     (batch_size,) int64 indices in pick order.
     """
     order = torch.randperm(x.shape[0], generator=gen).to(x.device)
-    x_sq = sq_norms(x)
-    closest = min_sqdist(x, x[labeled])
-    available = ~labeled
+    # The greedy runs on the rows in ``order``: the first maximum of torch.argmax is then the tie
+    # the permutation breaks, with no gather per pick. A point that is a centre (labeled, or
+    # picked) scores -1, below every distance, so no availability mask is applied per pick either;
+    # a pick's update cannot raise it again (distances are clamped at 0). Each pick is one
+    # matrix-vector pass over the pool plus three in-place vector ops.
+    xp = x[order]
+    xp_sq = sq_norms(xp)
+    centre = labeled[order]
+    closest = min_sqdist(xp, xp[centre])
+    closest[centre] = -1.0
     picks: list[int] = []
     for _ in range(batch_size):
-        scores = torch.where(available, closest, torch.full_like(closest, -1.0))
-        pick = argmax_in_order(scores, order)
-        picks.append(pick)
-        available[pick] = False
-        closest = torch.minimum(closest, sqdist_to_point(x, x_sq, pick))
+        local = int(torch.argmax(closest).item())
+        picks.append(int(order[local].item()))
+        closest = torch.minimum(closest, sqdist_to_point(xp, xp_sq, local), out=closest)
+        closest[local] = -1.0
     return torch.tensor(picks, dtype=torch.long)
 
 

@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import torch
 
+from . import blas
+
 #: Rows per chunk for N × M distance blocks; 4096 × 4096 float32 ≈ 64 MiB.
 DEFAULT_CHUNK = 4096
 #: k-means++ seeds from a seeded sample of this many rows per centre when the data is larger (as
@@ -44,7 +46,7 @@ def sqdist_block(a: torch.Tensor, b: torch.Tensor, b_sq: torch.Tensor | None = N
     """Squared Euclidean distances between rows of ``a`` (n × d) and ``b`` (m × d), clamped at 0."""
     if b_sq is None:
         b_sq = sq_norms(b)
-    d = torch.addmm(b_sq[None, :], a, b.T, alpha=-2.0)  # the column norms ride along in the GEMM
+    d = blas.addmm(b_sq[None, :], a, b.T, alpha=-2.0)  # the column norms ride along in the GEMM
     return d.add_(sq_norms(a)[:, None]).clamp_min_(0.0)
 
 
@@ -67,8 +69,12 @@ def min_sqdist(x: torch.Tensor, centers: torch.Tensor, chunk: int = DEFAULT_CHUN
     c_sq = sq_norms(centers)
     for start in range(0, x.shape[0], chunk):
         rows = x[start : start + chunk]
+        rows_sq = sq_norms(rows)
         for _, cen, cen_sq in _center_blocks(centers, c_sq, chunk):
-            block_min = sqdist_block(rows, cen, cen_sq).min(dim=1).values
+            # ||a||² is the same along a row and rounding is monotone, so adding it (and clamping)
+            # after the min gives the same values as before it, at two passes over the block less
+            block = blas.addmm(cen_sq[None, :], rows, cen.T, alpha=-2.0).amin(dim=1)
+            block_min = block.add_(rows_sq).clamp_min_(0.0)
             out[start : start + chunk] = torch.minimum(out[start : start + chunk], block_min)
     return out
 
@@ -85,7 +91,7 @@ def nearest_center(
         rows_sq = sq_norms(rows)
         for offset, cen, cen_sq in _center_blocks(centers, c_sq, chunk):
             # ||x||² is the same for every centre, so it is added after the min: one pass less
-            d, i = torch.addmm(cen_sq[None, :], rows, cen.T, alpha=-2.0).min(dim=1)
+            d, i = blas.addmm(cen_sq[None, :], rows, cen.T, alpha=-2.0).min(dim=1)
             d = d.add_(rows_sq).clamp_min_(0.0)
             better = d < dist[start : start + chunk]
             dist[start : start + chunk] = torch.where(better, d, dist[start : start + chunk])
@@ -186,7 +192,7 @@ def sqdist_to_point(x: torch.Tensor, x_sq: torch.Tensor, i: int) -> torch.Tensor
     Greedy selectors (CoreSet) update running minima with this after each pick; ``x_sq`` is
     precomputed once so each pick is a single pass over the pool.
     """
-    d = x_sq - 2.0 * (x @ x[i]) + x_sq[i]
+    d = blas.matmul(x, x[i]).mul_(-2.0).add_(x_sq).add_(x_sq[i])
     return d.clamp_min_(0.0)
 
 

@@ -38,6 +38,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError
+from . import blas
 from ._common import argmax_in_order, as_indices, embedding_fingerprint, random_fill
 from .base import QueryInputs, register_strategy
 from .kernels import DEFAULT_CHUNK, kmeans, sq_norms, sqdist_block, torch_generator
@@ -193,7 +194,7 @@ def build_ball_graph(x: torch.Tensor, delta: float) -> BallGraph:
     for start in range(0, n, rows_per_block):
         stop = min(n, start + rows_per_block)
         # ||a||² - 2a·b + ||b||² <= δ²  <=>  -2a·b + ||b||² <= δ² - ||a||²: one GEMM, one compare
-        partial = torch.addmm(x_sq[None, start:], x[start:stop], x[start:].T, alpha=-2.0)
+        partial = blas.addmm(x_sq[None, start:], x[start:stop], x[start:].T, alpha=-2.0)
         within = partial <= (radius_sq - x_sq[start:stop])[:, None]
         r, c = torch.nonzero(torch.triu(within, diagonal=1)).unbind(1)  # column offset = row offset
         sources += [r + start, c + start]

@@ -34,6 +34,7 @@ def machine_lines(device: str) -> list[str]:
         f"torch {torch.__version__} | intra-op threads: {torch.get_num_threads()} | "
         f"numpy {np.__version__} | Python {platform.python_version()} | {platform.system()} {platform.release()}",
     ]
+    lines.append(blas_line())
     mem = _meminfo_total()
     if mem:
         lines.append(f"RAM: {mem / 2**30:.1f} GiB")
@@ -42,6 +43,18 @@ def machine_lines(device: str) -> list[str]:
         lines.append(f"GPU: {props.name}, {props.total_memory / 2**30:.1f} GiB, CUDA {torch.version.cuda}")
     lines.append(f"device for queries: {device} | {load_line()}")
     return lines
+
+
+def blas_line() -> str:
+    """The BLAS of numpy and of torch: the GEMM rate, and so every ratio here, depends on them."""
+    from pytest_albench.engine.provenance import numerics_identity
+    from pytest_albench.strategies.blas import CPU_BACKEND
+
+    found = dict(numerics_identity())
+    return (
+        f"BLAS: numpy {found.get('numpy_blas', 'unknown')} | torch {found.get('torch_blas', 'unknown')} | "
+        f"our CPU products through {CPU_BACKEND}"
+    )
 
 
 def load_line() -> str:

@@ -28,6 +28,10 @@ from .skip import Cost, decide_peer
 from .tables import al_table, print_table, scaling_rows, size_table_headers, size_table_rows
 from .worker import run_in_fresh_process, set_thread_env
 
+#: Strategies whose defaults do other work than the peer's (cluster count, δ rule): they also get a
+#: row run with the peer's settings (``ours.peer_settings``).
+EQUAL_WORK = ("typiclust", "probcover")
+
 
 def _int_list(text: str) -> list[int]:
     try:
@@ -97,7 +101,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="torch threads and BLAS/OpenMP threads (threadpoolctl + env) in the workers; 0: library "
         "defaults. 1 is the only meaningful choice on a shared machine (see README)",
     )
-    p.add_argument("--repeats", type=int, default=3, help="timed calls per side after one warm-up call")
+    p.add_argument(
+        "--repeats",
+        type=int,
+        default=11,
+        help="rounds of timed calls (one per side, the order rotating) after one warm-up call per side",
+    )
+    p.add_argument(
+        "--no-equal-work",
+        dest="equal_work",
+        action="store_false",
+        help="skip the extra rows of typiclust and probcover run with the peer's settings",
+    )
     p.add_argument(
         "--peer-time-cap",
         type=float,
@@ -249,6 +264,16 @@ class _Benchmark:
                 print(f"  {strategy} / {SIDE_TITLES[lib]}: skipped at N={n:,}: {decision.reason}", file=sys.stderr)
         return run_libs
 
+    def task_list(self) -> list[tuple[str, str]]:
+        """(strategy, settings) in order: every strategy at ours, then at the peer's settings where
+        the defaults do different work (``EQUAL_WORK``)."""
+        tasks = []
+        for strategy in self.args.strategies:
+            tasks.append((strategy, "ours"))
+            if self.args.equal_work and strategy in EQUAL_WORK:
+                tasks.append((strategy, "peer"))
+        return tasks
+
     def record(self, strategy: str, n: int, run_libs: list[str], result: TaskResult) -> None:
         """Remember each peer's cost at ``n`` and warn when a deterministic strategy's picks differ."""
         for lib in run_libs:
@@ -282,12 +307,12 @@ class _Benchmark:
         np.savez(pool_path, x=xn, y=yn, n_classes=np.int64(n_classes))
         report = SizeReport(n, how, unavailable=dict(self.unavailable))
         print(f"\n=== N = {n:,} × {xn.shape[1]}: {how}", flush=True)
-        for strategy in args.strategies:
+        for strategy, settings in self.task_list():
             run_libs = self.peers_to_run(strategy, n, xn.shape[1], n_classes, report)
             task = PeerTask(
                 strategy,
                 str(pool_path),
-                test_path if n == rows else None,
+                test_path if n == rows and settings == "ours" else None,
                 tuple(run_libs),
                 args.batch,
                 args.per_class,
@@ -299,20 +324,22 @@ class _Benchmark:
                 args.sample_ms,
                 args.n_samples,
                 args.lr_max_iter,
-                args.al_cycles if n == rows else 0,
+                args.al_cycles if n == rows and settings == "ours" else 0,
                 tuple(args.al_seeds),
                 args.al_time_cap,
+                settings,
             )
             t0 = time.perf_counter()
             print(
-                f"  ... {strategy} at N={n:,} (ours{''.join(' + ' + SIDE_TITLES[lib] for lib in run_libs)})",
+                f"  ... {task.row_name} at N={n:,} (ours{''.join(' + ' + SIDE_TITLES[lib] for lib in run_libs)})",
                 file=sys.stderr,
                 flush=True,
             )
             result = self.runner(task)
             print(f"      done in {time.perf_counter() - t0:.1f} s; {load_line()}", file=sys.stderr, flush=True)
             report.results.append(result)
-            self.record(strategy, n, run_libs, result)
+            if settings == "ours":
+                self.record(strategy, n, run_libs, result)
             for line in result.diagnostics:
                 print(line, flush=True)
         self.reports.append(report)

@@ -15,6 +15,23 @@ from ..common.memory import nbytes
 from . import adapters as pa
 
 
+def peer_settings(strategy: str, scale: float) -> dict[str, Any]:
+    """Our strategy's parameters that make it do the work scikit-activeml 1.0.1 does by default.
+
+    TypiClust: |L| + B clusters, not our cap of 500. ProbCover: δ from scikit-activeml's grid
+    (0.2, 0.4, ..., 2.0, times the feature scale the pool was multiplied by) instead of our exact
+    purity search; the pseudo-labels are C clusters on both sides. The ball graph stays ours (sparse,
+    built once): that difference is the implementation, not a setting.
+    """
+    from pytest_albench.strategies.probcover import SKACTIVEML_DELTA_GRID
+
+    if strategy == "typiclust":
+        return {"max_clusters": None}
+    if strategy == "probcover":
+        return {"delta_grid": [round(v * scale, 6) for v in SKACTIVEML_DELTA_GRID]}
+    raise ValueError(f"no peer settings for {strategy!r}; only typiclust and probcover have them")
+
+
 class OursAdapter:
     """Our strategy, fed exactly as ``run_active_learning`` feeds it (see module doc).
 
@@ -25,13 +42,22 @@ class OursAdapter:
 
     library = "ours"
 
-    def __init__(self, strategy: str, x: np.ndarray, labels: np.ndarray, device: str, n_samples: int) -> None:
+    def __init__(
+        self,
+        strategy: str,
+        x: np.ndarray,
+        labels: np.ndarray,
+        device: str,
+        n_samples: int,
+        params: dict[str, Any] | None = None,
+    ) -> None:
         import torch
 
         from pytest_albench.engine.loop import fill_needs
         from pytest_albench.strategies import QueryInputs, get_strategy, query
 
         self.spec = get_strategy(strategy)
+        self.params = dict(params or {})
         self.device = device
         self.cuda = device.startswith("cuda")
         self.n_samples = n_samples
@@ -76,7 +102,7 @@ class OursAdapter:
         rng = np.random.default_rng(seed)
         inputs = self._inputs(self.x, self.labeled.clone(), self.known.clone(), cycle.n_classes, memo=state)
         self._fill_needs(inputs, self.spec.needs, self.head, self.x, self.n_samples, rng)
-        picked = self._query(self.spec, inputs, cycle.batch, rng)
+        picked = self._query(self.spec, inputs, cycle.batch, rng, self.params)
         self.sync()
         return np.asarray(picked, dtype=np.int64)
 

@@ -38,6 +38,13 @@ class PeerTask:
     al_cycles: int = 0
     al_seeds: tuple[int, ...] = ()
     al_time_cap: float = 900.0
+    #: "ours": our strategy at its defaults; "peer": at the peer's settings (``ours.peer_settings``),
+    #: so the ratio compares equal work where the defaults differ (TypiClust, ProbCover).
+    settings: str = "ours"
+
+    @property
+    def row_name(self) -> str:
+        return self.strategy + (" @ peer settings" if self.settings == "peer" else "")
 
 
 @dataclass
@@ -58,6 +65,21 @@ class SideMeasure:
     @property
     def median_ms(self) -> float | None:
         return float(np.median(self.times_ms)) if self.times_ms else None
+
+    @property
+    def spread(self) -> tuple[float, float] | None:
+        """(min, max) of the timed calls relative to their median, e.g. (-0.04, +0.12)."""
+        return relative_spread(self.times_ms)
+
+
+def relative_spread(values: list[float]) -> tuple[float, float] | None:
+    """(min / median − 1, max / median − 1) of ``values``; None for fewer than two or a zero median."""
+    if len(values) < 2:
+        return None
+    median = float(np.median(values))
+    if median <= 0:
+        return None
+    return min(values) / median - 1.0, max(values) / median - 1.0
 
 
 @dataclass
@@ -82,6 +104,13 @@ class TaskResult:
     diagnostics: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
+    #: The floor's time in each round (``floors``), empty for a strategy without one.
+    floor_ms: list[float] = field(default_factory=list)
+    settings: str = "ours"
+
+    @property
+    def row_name(self) -> str:
+        return self.strategy + (" @ peer settings" if self.settings == "peer" else "")
 
 
 @dataclass

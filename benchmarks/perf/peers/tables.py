@@ -12,8 +12,9 @@ import numpy as np
 
 from . import adapters as pa
 from .al_runs import aulc
+from .floors import FLOOR_WHAT
 from .overlap import selection_overlap
-from .results import SIDE_TITLES, PhaseResult, SizeReport
+from .results import SIDE_TITLES, PhaseResult, SideMeasure, SizeReport, TaskResult
 
 
 def _fmt_ms(v: float | None) -> str:
@@ -24,6 +25,36 @@ def _fmt_ratio(peer_ms: float | None, ours_ms: float | None) -> str:
     if peer_ms is None or not ours_ms:
         return "–"
     return f"{peer_ms / ours_ms:,.1f}×"
+
+
+def fmt_times(times_ms: list[float]) -> str:
+    """The median of the timed calls with their range, e.g. ``14.0 (13.1–16.5)``."""
+    if not times_ms:
+        return "–"
+    median = float(np.median(times_ms))
+    if len(times_ms) < 2:
+        return _fmt_ms(median)
+    return f"{_fmt_ms(median)} ({_fmt_ms(min(times_ms))}–{_fmt_ms(max(times_ms))})"
+
+
+def round_ratios(ours: SideMeasure, peers: Sequence[SideMeasure]) -> list[float]:
+    """Per round: the fastest peer's time in that round ÷ ours in that round.
+
+    Why per round: the sides of a round ran back to back, so a load spike that slows one round
+    slows both sides of it; the ratios' median and range are what survives a noisy machine. Only
+    peers with a time in every round take part (a peer timed once cannot be paired).
+    """
+    n = len(ours.times_ms)
+    paired = [m.times_ms for m in peers if len(m.times_ms) == n and n > 1]
+    if not paired:
+        return []
+    return [min(t[r] for t in paired) / ours.times_ms[r] for r in range(n) if ours.times_ms[r] > 0]
+
+
+def fmt_ratio_range(ratios: list[float]) -> str:
+    if not ratios:
+        return "–"
+    return f"{float(np.median(ratios)):,.2f}× ({min(ratios):,.2f}–{max(ratios):,.2f})"
 
 
 def peer_cell(report: SizeReport, strategy: str, phase: PhaseResult, lib: str) -> tuple[str, str, str, list[str]]:
@@ -47,14 +78,23 @@ def peer_cell(report: SizeReport, strategy: str, phase: PhaseResult, lib: str) -
     notes = [f"{SIDE_TITLES[lib]}: {n}" for n in m.notes]
     if m.memo_mib is not None:
         notes.append(f"{SIDE_TITLES[lib]} memo {m.memo_mib:,.1f} MiB")
-    return _fmt_ms(m.median_ms), f"{m.peak_mib:,.1f}", ov, notes
+    return fmt_times(m.times_ms), f"{m.peak_mib:,.1f}", ov, notes
+
+
+def floor_cells(res: TaskResult, ours: SideMeasure | None) -> tuple[str, str]:
+    """(floor time, ours ÷ floor) of the first phase; per round, like the peer ratio."""
+    if not res.floor_ms or ours is None or ours.error or not ours.times_ms:
+        return "–", "–"
+    n = min(len(res.floor_ms), len(ours.times_ms))
+    per_round = [ours.times_ms[r] / res.floor_ms[r] for r in range(n) if res.floor_ms[r] > 0]
+    return fmt_times(res.floor_ms), fmt_ratio_range(per_round)
 
 
 def size_table_rows(report: SizeReport, libraries: Sequence[str]) -> list[list[str]]:
     rows = []
     for res in report.results:
-        for phase in res.phases:
-            name = res.strategy + (f" ({phase.phase})" if phase.phase else "")
+        for index, phase in enumerate(res.phases):
+            name = res.row_name + (f" ({phase.phase})" if phase.phase else "")
             ours = phase.sides.get("ours")
             notes: list[str] = []
             if ours is None:
@@ -63,21 +103,29 @@ def size_table_rows(report: SizeReport, libraries: Sequence[str]) -> list[list[s
                 ours_ms, ours_mem = "error", "–"
                 notes.append(f"ours error: {ours.error}")
             else:
-                ours_ms, ours_mem = _fmt_ms(ours.median_ms), f"{ours.peak_mib:,.1f}"
+                ours_ms, ours_mem = fmt_times(ours.times_ms), f"{ours.peak_mib:,.1f}"
                 notes.extend(f"ours: {n}" for n in ours.notes)
                 if ours.memo_mib is not None:
                     notes.append(f"ours memo {ours.memo_mib:,.2f} MiB")
             row = [name, ours_ms, ours_mem]
-            peer_ms: list[float] = []
+            peers: list[SideMeasure] = []
             for lib in libraries:
                 t, mem, ov, more = peer_cell(report, res.strategy, phase, lib)
                 row += [t, mem, ov]
                 notes.extend(more)
                 m = phase.sides.get(lib)
                 if m is not None and not m.error and m.median_ms is not None:
-                    peer_ms.append(m.median_ms)
-            ours_median = ours.median_ms if ours is not None and not ours.error else None
-            row.append(_fmt_ratio(min(peer_ms) if peer_ms else None, ours_median))
+                    peers.append(m)
+            ours_ok = ours is not None and not ours.error
+            ratios = round_ratios(ours, peers) if ours_ok and ours is not None else []
+            if ratios:
+                row.append(fmt_ratio_range(ratios))
+            else:
+                fastest = min((m.median_ms for m in peers if m.median_ms is not None), default=None)
+                row.append(_fmt_ratio(fastest, ours.median_ms if ours_ok and ours is not None else None))
+            row += list(floor_cells(res, ours)) if index == 0 else ["–", "–"]
+            if index == 0 and res.floor_ms:
+                notes.append(f"floor: {FLOOR_WHAT[res.strategy]}")
             if phase.phase == "memo reused":
                 notes.insert(0, "later cycles: memo filled by an earlier call, its size not counted")
             row.append("; ".join(notes))
@@ -90,7 +138,7 @@ def size_table_headers(libraries: Sequence[str]) -> list[str]:
     for lib in libraries:
         t = SIDE_TITLES[lib]
         headers += [f"{t} (ms)", f"{t} peak (MiB)", f"overlap {t}"]
-    return [*headers, "fastest peer / ours", "notes"]
+    return [*headers, "fastest peer / ours, per round", "floor (ms)", "ours / floor, per round", "notes"]
 
 
 def al_table(report: SizeReport, libraries: Sequence[str]) -> tuple[list[str], list[list[str]]]:
@@ -102,7 +150,7 @@ def al_table(report: SizeReport, libraries: Sequence[str]) -> tuple[list[str], l
         if not res.al and not res.al_notes:
             continue
         start = next((c[0] for curves in res.al.values() for c in curves.values()), None)
-        row = [res.strategy, "–" if start is None else f"{start:.4f}"]
+        row = [res.row_name, "–" if start is None else f"{start:.4f}"]
         for side in ("ours", *libraries):
             curves = res.al.get(side)
             note = res.al_notes.get(side, "")
@@ -132,7 +180,7 @@ def scaling_rows(reports: Sequence[SizeReport], libraries: Sequence[str]) -> tup
     for r in reports:
         for res in r.results:
             for phase in res.phases:
-                name = res.strategy + (f" ({phase.phase})" if phase.phase else "")
+                name = res.row_name + (f" ({phase.phase})" if phase.phase else "")
                 for side in ("ours", *libraries):
                     if side != "ours" and side not in pa.PEER_SPECS.get(res.strategy, {}):
                         continue
@@ -140,7 +188,7 @@ def scaling_rows(reports: Sequence[SizeReport], libraries: Sequence[str]) -> tup
                         keys.append((name, side))
     rows = []
     for name, side in keys:
-        strategy = name.split(" (")[0]
+        strategy = name.split(" (")[0].split(" @ ")[0]
         cells = []
         for r in reports:
             cell = "–"
@@ -152,7 +200,7 @@ def scaling_rows(reports: Sequence[SizeReport], libraries: Sequence[str]) -> tup
             else:
                 for res in r.results:
                     for phase in res.phases:
-                        if res.strategy + (f" ({phase.phase})" if phase.phase else "") != name:
+                        if res.row_name + (f" ({phase.phase})" if phase.phase else "") != name:
                             continue
                         m = phase.sides.get(side)
                         if m is not None:

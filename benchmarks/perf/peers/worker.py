@@ -18,7 +18,7 @@ from ..common.machine import warm_torch
 from ..common.pools import labeled_per_class
 from . import adapters as pa
 from .al_runs import fit_logistic, run_al_per_side
-from .ours import OursAdapter
+from .ours import OursAdapter, peer_settings
 from .overlap import diagnose_mismatch, selection_overlap
 from .results import PeerTask, TaskResult
 from .timing import measure_sides
@@ -54,7 +54,10 @@ def _load_scaled_pool(pool_path: str) -> tuple[np.ndarray, np.ndarray, int, floa
 
 def _make_adapters(task: PeerTask, base: pa.CycleInputs) -> dict[str, Any]:
     """Ours and every requested peer that has a counterpart, each bound to the shared classifier."""
-    adapters: dict[str, Any] = {"ours": OursAdapter(task.strategy, base.x, base.labels, task.device, task.n_samples)}
+    params = peer_settings(task.strategy, base.scale) if task.settings == "peer" else None
+    adapters: dict[str, Any] = {
+        "ours": OursAdapter(task.strategy, base.x, base.labels, task.device, task.n_samples, params)
+    }
     for lib in task.libraries:
         spec = pa.PEER_SPECS.get(task.strategy, {}).get(lib)
         if spec is not None:
@@ -92,7 +95,7 @@ def run_peer_task(task: PeerTask) -> TaskResult:
     labeled[labeled_per_class(y, task.per_class, task.seed)] = True
     clf, lr_note = fit_logistic(x, labeled, y, task.lr_max_iter)
     base = pa.CycleInputs(x, labeled, y, n_classes, clf, task.batch, scale)
-    result = TaskResult(task.strategy, len(y), x.shape[1], n_classes, [], notes=[lr_note])
+    result = TaskResult(task.strategy, len(y), x.shape[1], n_classes, [], notes=[lr_note], settings=task.settings)
     adapters = _make_adapters(task, base)
     measure_sides(task, adapters, base, result)
     _diagnose_deterministic(task, base, result)
