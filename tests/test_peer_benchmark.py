@@ -239,3 +239,85 @@ def test_randomised_strategy_gets_short_al_runs_per_side(tmp_path: Path) -> None
     for curves in result.al.values():
         assert len(curves[0]) == 3 and all(0.0 <= a <= 1.0 for a in curves[0])
     assert result.al["ours"][0][0] == result.al["skactiveml"][0][0]  # same start: same labels, same classifier
+
+
+# --------------------------------------------------------------------------------------------------
+# Rounds, ranges, per-round ratios, floors and the equal-work rows
+# --------------------------------------------------------------------------------------------------
+
+
+def test_the_side_order_rotates_so_no_side_always_runs_first() -> None:
+    from benchmarks.perf.peers.timing import rotated
+
+    sides = ["ours", "skactiveml", "small-text"]
+    firsts = [rotated(sides, r)[0] for r in range(6)]
+    assert firsts == ["ours", "skactiveml", "small-text"] * 2
+    assert all(sorted(rotated(sides, r)) == sorted(sides) for r in range(6))
+    assert rotated([], 3) == []
+
+
+def test_round_ratios_pair_each_round_with_the_fastest_peer_of_that_round() -> None:
+    from benchmarks.perf.peers.results import SideMeasure, relative_spread
+    from benchmarks.perf.peers.tables import fmt_ratio_range, fmt_times, round_ratios
+
+    ours = SideMeasure("ours", "ours", times_ms=[10.0, 20.0, 10.0])
+    a = SideMeasure("skactiveml", "a", times_ms=[30.0, 30.0, 50.0])
+    b = SideMeasure("small-text", "b", times_ms=[40.0, 20.0, 20.0])
+    assert round_ratios(ours, [a, b]) == [3.0, 1.0, 2.0]
+    once = SideMeasure("small-text", "b", times_ms=[1.0])  # timed once: cannot be paired
+    assert round_ratios(ours, [a, once]) == [3.0, 1.5, 5.0]
+    assert round_ratios(ours, [once]) == []
+    assert fmt_ratio_range([3.0, 1.0, 2.0]) == "2.00× (1.00–3.00)"
+    assert fmt_times([10.0, 20.0, 10.0]) == "10.0 (10.0–20.0)"
+    assert relative_spread([10.0, 20.0, 10.0]) == (0.0, 1.0)
+    assert relative_spread([5.0]) is None
+
+
+def test_the_floor_does_the_strategys_unavoidable_products_only() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    from benchmarks.perf.peers.floors import FLOOR_WHAT, floor_kernel
+
+    x, y = gaussian_pool(300, 8, 3, seed=0, spread=2.0)
+    labeled = np.zeros(300, dtype=bool)
+    labeled[:30] = True
+    clf = LogisticRegression(max_iter=200).fit(x[labeled], y[labeled])
+    cycle = pa.CycleInputs(x, labeled, y, 3, clf, 10, 1.0)
+    for strategy in FLOOR_WHAT:
+        kernel = floor_kernel(strategy, cycle)
+        assert kernel is not None
+        kernel()  # runs on the pool's shapes without error
+    assert floor_kernel("typiclust", cycle) is None and floor_kernel("random", cycle) is None
+
+
+def test_peer_settings_give_our_strategies_the_peers_work() -> None:
+    from benchmarks.perf.peers.ours import peer_settings
+    from pytest_albench.strategies import get_strategy
+    from pytest_albench.strategies.probcover import SKACTIVEML_DELTA_GRID
+
+    assert peer_settings("typiclust", 3.0) == {"max_clusters": None}
+    grid = peer_settings("probcover", 3.0)["delta_grid"]
+    assert grid == pytest.approx([3.0 * v for v in SKACTIVEML_DELTA_GRID])
+    for strategy in ("typiclust", "probcover"):  # accepted by the strategy's own parameter check
+        get_strategy(strategy).check_params(peer_settings(strategy, 3.0))
+    with pytest.raises(ValueError, match="only typiclust and probcover"):
+        peer_settings("margin", 1.0)
+
+
+def test_a_task_at_peer_settings_runs_and_is_named_so(tmp_path: Path) -> None:
+    import dataclasses
+
+    task = dataclasses.replace(_tiny_task(tmp_path, "typiclust", ()), settings="peer", repeats=3)
+    result = peers.run_peer_task(task)
+    assert result.row_name == "typiclust @ peer settings"
+    ours = result.phases[0].sides["ours"]
+    assert not ours.error and len(ours.times_ms) == 3 and ours.runs == "1+3"
+    assert result.floor_ms == []  # TypiClust has no floor
+
+
+def test_a_strategy_with_a_floor_times_it_in_every_round(tmp_path: Path) -> None:
+    import dataclasses
+
+    result = peers.run_peer_task(dataclasses.replace(_tiny_task(tmp_path, "margin", ()), repeats=4))
+    assert len(result.floor_ms) == 4 and all(t > 0 for t in result.floor_ms)
+    assert len(result.phases[0].sides["ours"].times_ms) == 4

@@ -9,6 +9,7 @@ Gaussians when the data is missing.
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,63 @@ def labeled_per_class(y: np.ndarray, per_class: int, seed: int) -> np.ndarray:
         members = np.flatnonzero(y == c)
         picks.append(rng.choice(members, min(per_class, members.size), replace=False))
     return np.sort(np.concatenate(picks))
+
+
+#: A requested size within this fraction of the prepared pool's rows means "the whole pool", so
+#: ``--sizes 10000`` measures all 10,003 banking77 rows instead of dropping three.
+FULL_POOL_TOLERANCE = 0.01
+
+
+def resolve_size(requested: int, rows: int) -> int:
+    """The pool size actually used for a requested N: the whole pool when N is within 1 % of it."""
+    if requested < 1:
+        raise ValueError(f"pool sizes must be positive, got {requested}")
+    return rows if abs(requested - rows) <= FULL_POOL_TOLERANCE * rows else requested
+
+
+def tile_with_jitter(x: np.ndarray, y: np.ndarray, n: int, seed: int, jitter: float) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` rows from copies of the pool: copy 0 exact, later copies plus seeded Gaussian noise.
+
+    Why: there is no 40,000-row text set with the same classes, and exact copies would create
+    masses of exact distance ties (k-center, ProbCover and TypiClust treat those specially) that
+    real pools do not have. The noise has standard deviation ``jitter`` × the pool's root-mean-square
+    coordinate, so each copy is a slightly displaced near-duplicate of its original and keeps its
+    label (for minilm-l6 on banking77, 0.01 moves a row by about 0.01, against a median
+    nearest-neighbour distance of about 0.4). Duplicates already in the pool (banking77 has 6
+    duplicate rows out of 10,003) stay as they are in copy 0.
+    """
+    rows = x.shape[0]
+    if n <= rows:
+        raise ValueError(f"tiling is for sizes above the pool's {rows} rows, got {n}")
+    if jitter <= 0:
+        raise ValueError("--tile-jitter must be > 0, or tiled copies would be exact duplicates")
+    copies = math.ceil(n / rows)
+    rng = np.random.default_rng([seed, n])
+    sigma = np.float32(jitter * float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))))
+    parts = [x]
+    for _ in range(1, copies):
+        noise = rng.standard_normal(x.shape, dtype=np.float32) * sigma
+        parts.append(x + noise)
+    return np.concatenate(parts)[:n].astype(np.float32, copy=False), np.tile(y, copies)[:n]
+
+
+def resize_pool(x: np.ndarray, y: np.ndarray, n: int, seed: int, jitter: float) -> tuple[np.ndarray, np.ndarray, str]:
+    """The pool of size ``n`` (see ``resolve_size``), and a line saying how it was made."""
+    rows = x.shape[0]
+    if n == rows:
+        return x, y, f"the whole pool ({rows} rows)"
+    if n < rows:
+        keep = np.sort(np.random.default_rng([seed, n]).choice(rows, n, replace=False))
+        return x[keep], y[keep], f"seeded subsample of {n} of the {rows} rows"
+    xt, yt = tile_with_jitter(x, y, n, seed, jitter)
+    return (
+        xt,
+        yt,
+        (
+            f"{rows} rows tiled {math.ceil(n / rows)}x with seeded Gaussian jitter "
+            f"(σ = {jitter:g} × RMS coordinate; copy 0 exact, copies add no exact duplicates), first {n} rows"
+        ),
+    )
 
 
 def add_data_options(group: Any, synthetic: bool = True) -> None:

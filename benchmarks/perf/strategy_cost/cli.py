@@ -16,7 +16,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..common.machine import load_line, machine_lines
+from ..common.memory import GIB, MIB
 from ..common.pools import add_data_options
+from .scaling import Estimate, estimate, parse_shape, scaling_table
 from .worker import PoolSpec, Row, Task, prepare_real_pool, run_in_fresh_process
 
 
@@ -71,6 +73,25 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=1024.0,
         help="the large-setting peak must stay below this; exit status 1 otherwise",
     )
+    scale = p.add_argument_group("scaling setting (real embeddings resized; off unless --scale-sizes)")
+    scale.add_argument(
+        "--scale-sizes",
+        nargs="*",
+        default=[],
+        metavar="ROWSxWIDTH",
+        help="e.g. 10000x384 100000x384 1000000x384 100000x1024: the main pool subsampled or tiled to ROWS, "
+        "projected to WIDTH",
+    )
+    scale.add_argument(
+        "--scale-strategies", nargs="*", default=None, metavar="NAME", help="default: every registered strategy"
+    )
+    scale.add_argument("--scale-repeats", type=int, default=1, help="timed calls per strategy and size")
+    scale.add_argument(
+        "--scale-time-cap", type=float, default=120.0, help="skip a size whose extrapolated query time exceeds this"
+    )
+    scale.add_argument(
+        "--scale-memory-cap-gib", type=float, default=8.0, help="skip a size whose extrapolated peak exceeds this"
+    )
     out = p.add_argument_group("output and probing")
     out.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     out.add_argument("--json", default=None, metavar="PATH", help="also write all raw timings here")
@@ -86,7 +107,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     out.add_argument("--threads", type=int, default=None, help="torch intra-op threads in the workers")
     args = p.parse_args(argv)
     args.strategies = list(names) if args.strategies is None else args.strategies
-    unknown = sorted(set(args.strategies) | set(args.large_strategies) | set(args.profile))
+    args.scale_strategies = list(names) if args.scale_strategies is None else args.scale_strategies
+    try:
+        args.scale_shapes = sorted({parse_shape(t) for t in args.scale_sizes}, key=lambda s: (s[0] * s[1], s))
+    except ValueError as exc:
+        p.error(str(exc))
+    if args.scale_shapes and (args.synthetic or not args.data_dir):
+        p.error("--scale-sizes resizes the real pool: it needs --data-dir and no --synthetic")
+    unknown = sorted(set(args.strategies) | set(args.large_strategies) | set(args.profile) | set(args.scale_strategies))
     unknown = [s for s in unknown if s not in names]
     if unknown:
         p.error(f"unknown strategies {unknown}; registered: {', '.join(names)}")
@@ -176,13 +204,20 @@ class _Runner:
         self.rows: list[Row] = []
         self.profiles: list[tuple[str, str]] = []
 
-    def task_for(self, strategy: str, pool: PoolSpec, profile: bool = False, profile_only: bool = False) -> Task:
+    def task_for(
+        self,
+        strategy: str,
+        pool: PoolSpec,
+        profile: bool = False,
+        profile_only: bool = False,
+        repeats: int | None = None,
+    ) -> Task:
         args = self.args
         return Task(
             strategy,
             pool,
             args.batch,
-            args.repeats,
+            args.repeats if repeats is None else repeats,
             self.device,
             args.slow_seconds,
             args.n_samples,
@@ -240,6 +275,46 @@ def _run_large_setting(args: argparse.Namespace, runner: _Runner) -> list[Row]:
     return large_rows
 
 
+def _run_scaling(args: argparse.Namespace, runner: _Runner) -> tuple[list[Row], dict[tuple[str, int, int], Estimate]]:
+    """Every scaling strategy at every ``--scale-sizes`` shape, smallest first, under the caps."""
+    rows: list[Row] = []
+    skipped: dict[tuple[str, int, int], Estimate] = {}
+    if not args.scale_shapes:
+        return rows, skipped
+    with tempfile.TemporaryDirectory(prefix="albench-scale-") as tmp:
+        base = Path(tmp) / "base.npz"
+        n0, d0, c = prepare_real_pool(
+            args.dataset, args.encoder, Path(args.data_dir), 10**12, args.cache_dir, runner.device, args.seed, base
+        )
+        print(
+            f"scaling pools: {args.dataset}/{args.encoder} ({n0:,} × {d0}, {c} classes) resized: seeded subsample "
+            "or tiled copies with 1 % jitter for the rows, a seeded Gaussian projection for another width"
+        )
+        last: dict[str, tuple[int, int, float, float]] = {}
+        for n, d in args.scale_shapes:
+            how = "tiled" if n > n0 else ("subsampled" if n < n0 else "whole")
+            label = f"{args.dataset}/{args.encoder} {how}" + ("" if d == d0 else f", projected to {d}")
+            pool = PoolSpec(label, n, d, c, args.per_class, args.seed, path=str(base), resize=True)
+            for strategy in args.scale_strategies:
+                decision = estimate(
+                    strategy, n, d, last.get(strategy), args.scale_time_cap, args.scale_memory_cap_gib * GIB
+                )
+                if not decision.run:
+                    skipped[(strategy, n, d)] = decision
+                    print(f"  {strategy} at {n:,}×{d}: skipped, {decision.reason}", file=sys.stderr, flush=True)
+                    continue
+                new = runner.run(runner.task_for(strategy, pool, repeats=args.scale_repeats))
+                rows.extend(new)
+                if new:  # the first row is what cycle 1 pays (a memo strategy's first call)
+                    last[strategy] = (
+                        n,
+                        d,
+                        max(new[0].warmup_ms, new[0].median_ms) / 1000.0,
+                        new[0].peak_extra_mib * MIB,
+                    )
+    return rows, skipped
+
+
 def _memory_check(large_rows: list[Row], limit_mib: float) -> int:
     """Print the large setting's verdicts; 1 when a peak reached ``limit_mib``."""
     status = 0
@@ -267,9 +342,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     _run_main_setting(args, runner)
     large_rows = _run_large_setting(args, runner)
+    main_rows = list(runner.rows)
+    scale_rows, skipped = _run_scaling(args, runner)
     print(f"total benchmark time: {time.perf_counter() - started:.1f} s; at the end: {load_line()}")
     print()
-    print_table(runner.rows, args.markdown)
+    print_table(main_rows, args.markdown)
+    if args.scale_shapes:
+        from tabulate import tabulate
+
+        print("\nScaling: one query's median time / peak extra memory per size")
+        headers, table = scaling_table(scale_rows, args.scale_shapes, skipped)
+        print(tabulate(table, headers=headers, tablefmt="github" if args.markdown else "simple", disable_numparse=True))
     for strategy, text in runner.profiles:
         print(f"\ncProfile of one {strategy} query (main setting):\n{text}")
     status = _memory_check(large_rows, args.memory_limit_mib)
@@ -280,6 +363,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "machine": machine_lines(device),
             "argv": sys.argv[1:],
             "rows": [dataclasses.asdict(r) | {"median_ms": r.median_ms} for r in runner.rows],
+            "scaling_skipped": {f"{s}@{n}x{d}": dataclasses.asdict(e) for (s, n, d), e in skipped.items()},
         }
         Path(args.json).write_text(json.dumps(payload, indent=2))
     return status

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..common.machine import warm_torch
 from ..common.memory import MIB, PeakProbe, nbytes
-from ..common.pools import embedded_splits, gaussian_pool, labeled_per_class
+from ..common.pools import embedded_splits, gaussian_pool, labeled_per_class, resize_pool
 
 #: Short explanations shown in the notes column, for the strategies whose cost has a known cause.
 STRATEGY_NOTES: dict[str, str] = {
@@ -55,6 +55,9 @@ class PoolSpec:
     seed: int
     path: str | None = None
     class_spread: float = 1.0
+    #: Scaling setting: the pool file at ``path`` is resized to ``n`` rows (seeded subsample, or
+    #: tiled copies with jitter) and, when ``d`` differs from its width, projected to ``d`` columns.
+    resize: bool = False
 
 
 @dataclass(frozen=True)
@@ -132,9 +135,32 @@ def load_pool(spec: PoolSpec) -> tuple[np.ndarray, np.ndarray, int]:
     """The pool arrays a worker measures on (x float32 (N, d), y int64 (N,), number of classes)."""
     if spec.path is not None:
         with np.load(spec.path) as data:
-            return data["x"], data["y"], int(data["n_classes"])
+            x, y, n_classes = data["x"], data["y"], int(data["n_classes"])
+        if spec.resize:
+            x, y = scaled_real_pool(x, y, spec.n, spec.d, spec.seed)
+        return x, y, n_classes
     x, y = gaussian_pool(spec.n, spec.d, spec.n_classes, spec.seed, spec.class_spread)
     return x, y, spec.n_classes
+
+
+#: Jitter of tiled copies, as a fraction of the RMS coordinate (as the peer benchmark's default).
+TILE_JITTER = 0.01
+
+
+def scaled_real_pool(x: np.ndarray, y: np.ndarray, n: int, d: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Real embeddings at another size: ``n`` rows (subsample or jittered tiles), then ``d`` columns.
+
+    Why a projection for the width: no local encoder is 1,024 wide. A seeded Gaussian map
+    (d_in × d, scaled by 1/√d) keeps the pool's geometry up to a small distortion
+    (Johnson–Lindenstrauss), so clustering, distances and the head see a real pool's structure at
+    the wider shape; its rank stays d_in, which no strategy's cost depends on.
+    """
+    x, y, _ = resize_pool(x, y, n, seed, TILE_JITTER)
+    if d != x.shape[1]:
+        rng = np.random.default_rng([seed, d])
+        projection = rng.standard_normal((x.shape[1], d), dtype=np.float32) / np.float32(np.sqrt(d))
+        x = x @ projection
+    return np.ascontiguousarray(x, dtype=np.float32), y
 
 
 # --------------------------------------------------------------------------------------------------
