@@ -8,6 +8,8 @@ with the thread count would move every stored number.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -75,3 +77,24 @@ def test_the_result_is_a_torch_tensor_that_owns_fresh_memory() -> None:
     out.add_(1.0)  # writable, and writing it leaves the inputs alone
     torch.testing.assert_close(a, _data()[0])
     assert isinstance(out, torch.Tensor) and not np.shares_memory(out.numpy(), a.numpy())
+
+
+def test_the_backend_is_chosen_by_the_environment_and_a_bad_value_is_refused() -> None:
+    import subprocess
+    import sys
+
+    code = "from pytest_albench.strategies import blas; print(blas.CPU_BACKEND)"
+    for value, expected in (("", "numpy"), ("torch", "torch"), ("NumPy", "numpy")):
+        env = {**os.environ, blas.BACKEND_ENV: value}
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+        assert out.stdout.strip() == expected
+    env = {**os.environ, blas.BACKEND_ENV: "mkl"}
+    bad = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert bad.returncode != 0 and "ALBENCH_CPU_GEMM='mkl' is not a CPU GEMM library" in bad.stderr
+
+
+def test_with_the_torch_backend_the_products_are_torchs(monkeypatch: pytest.MonkeyPatch) -> None:
+    a, b, bias = _data()
+    monkeypatch.setattr(blas, "CPU_BACKEND", "torch")
+    assert torch.equal(blas.addmm(bias, a, b.T), torch.addmm(bias, a, b.T))
+    assert torch.equal(blas.matmul(a, b.T), a @ b.T)

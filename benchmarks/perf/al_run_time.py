@@ -70,12 +70,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import torch
 
+    from pytest_albench.engine.device import cap_threads
     from pytest_albench.engine.loop import run_active_learning
     from pytest_albench.strategies import strategy_names
 
-    torch.set_num_threads(args.threads)
+    cap_threads(args.threads)  # torch's threads and numpy's BLAS, which runs our CPU products
     if not args.data_dir or not (Path(args.data_dir) / args.dataset).is_dir():
         print(
             f"al_run_time: no {args.dataset} folder under --data-dir {args.data_dir}; pass --data-dir", file=sys.stderr

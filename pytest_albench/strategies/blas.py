@@ -1,11 +1,13 @@
 """Matrix products on CPU through numpy's BLAS, the faster of the two BLAS libraries a process holds.
 
-Why: a torch CPU wheel does its GEMMs with MKL, numpy with OpenBLAS. On AMD EPYC CPUs MKL takes a
-generic code path: for the head's forward pass, (10k × 384) @ (384 × 77), torch's ``addmm`` ran at
-about half the rate of numpy's ``matmul`` in the same process (15.7 ms against 8.1 ms with one
-thread), and the (10k × 384) @ (384 × 770) distance block of a CoreSet query took 79–90 ms against
-56 ms. Every query strategy and every forward pass of the logistic head spends most of its time in
-such products, so they all go through :func:`matmul` here.
+Why: a torch CPU wheel does its GEMMs with MKL, numpy with OpenBLAS. On the AMD EPYC machine
+measured (``benchmarks/perf/gemm_rates.py``), for the head's forward pass, (10k × 384) @ (384 × 77),
+torch's ``addmm`` ran at about half the rate of numpy's ``matmul`` in the same process (15.7 ms
+against 8.1 ms with one thread), and the (10k × 384) @ (384 × 770) distance block of a CoreSet query
+took 79–90 ms against 56 ms. Every query strategy and every forward pass of the logistic head spends
+most of its time in such products, so they all go through :func:`matmul` and :func:`addmm` here.
+Where torch's BLAS is the faster one (``gemm_rates`` says), ``ALBENCH_CPU_GEMM=torch`` keeps the
+products in torch; the choice is part of every result's recorded numerics.
 
 The products are the same function of the same inputs on every run: OpenBLAS splits a GEMM over
 threads by output blocks, never along the summed dimension, so the result does not depend on the
@@ -18,11 +20,28 @@ that lives on a GPU is a plain torch product.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import torch
 
-#: Which library runs CPU float products outside autograd; recorded with every result.
-CPU_BACKEND = "numpy"
+from ..errors import ConfigError
+
+#: The environment variable that chooses the library, and its accepted values.
+BACKEND_ENV = "ALBENCH_CPU_GEMM"
+BACKENDS = ("numpy", "torch")
+
+
+def _backend() -> str:
+    value = os.environ.get(BACKEND_ENV, "numpy").strip().lower() or "numpy"
+    if value not in BACKENDS:
+        raise ConfigError(f"{BACKEND_ENV}={value!r} is not a CPU GEMM library; use one of {', '.join(BACKENDS)}")
+    return value
+
+
+#: Which library runs CPU float products outside autograd; recorded with every result. Read once,
+#: at import, so a process never mixes the two.
+CPU_BACKEND = _backend()
 
 _NUMPY_DTYPES = (torch.float32, torch.float64)
 
@@ -30,7 +49,7 @@ _NUMPY_DTYPES = (torch.float32, torch.float64)
 def _numpy_ok(*tensors: torch.Tensor) -> bool:
     """Whether numpy can take these tensors as views: same CPU float dtype, no autograd needed."""
     first = tensors[0]
-    if first.device.type != "cpu" or first.dtype not in _NUMPY_DTYPES:
+    if CPU_BACKEND != "numpy" or first.device.type != "cpu" or first.dtype not in _NUMPY_DTYPES:
         return False
     grad = torch.is_grad_enabled()
     for t in tensors:

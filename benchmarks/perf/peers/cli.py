@@ -221,9 +221,10 @@ def _print_header(args: argparse.Namespace, device: str) -> tuple[dict[str, pa.P
         )
     )
     print(
-        f"memory: peak RSS increase during a call (sampled every {args.sample_ms:g} ms in the warm-up, "
-        "ru_maxrss in all calls); our side on CUDA: torch.cuda.max_memory_allocated. One fresh spawned process "
-        "per (strategy, N); sides alternate inside it."
+        f"memory: peak RSS increase during the warm-up call (sampled every {args.sample_ms:g} ms, and "
+        "ru_maxrss; malloc_trim before it); our side on CUDA: torch.cuda.max_memory_allocated. One fresh "
+        f"spawned process per (strategy, N); then {args.repeats} rounds of one timed call per side, the side "
+        "order rotating, no probe and no trim in timed calls, gc.collect() before each outside the timer."
     )
     return libs, unavailable
 

@@ -178,12 +178,13 @@ class QueryBench:
     def __init__(self, task: Task) -> None:
         import torch
 
+        from pytest_albench.engine.device import cap_threads
         from pytest_albench.engine.heads import make_head
         from pytest_albench.engine.loop import feature_scale, fill_needs  # the loop's own need computation
         from pytest_albench.strategies import QueryInputs, get_strategy, query
 
-        if task.threads:
-            torch.set_num_threads(task.threads)
+        if task.threads:  # torch's pool and numpy's BLAS pool, which runs our CPU products (strategies.blas)
+            cap_threads(task.threads)
         self.task = task
         self.device = device = task.device
         self.cuda = device.startswith("cuda")
