@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from pytest_albench.errors import BudgetError, StrategyError
+from pytest_albench.errors import BudgetError, ConfigError, StrategyError
 from pytest_albench.strategies import (
     STRATEGIES,
     QueryInputs,
@@ -328,3 +328,31 @@ def test_alfamix_fills_with_smallest_margins_when_nothing_flips() -> None:
     inputs.proba = constant.predict_proba(inputs.embeddings)
     inputs.proba[70] = torch.tensor([0.5, 0.5])
     assert query("alfamix", inputs, 1, np.random.default_rng(0)).tolist() == [70]
+
+
+def test_bald_scores_in_chunks_equal_one_pass_and_never_copy_all_unlabeled_rows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import pytest_albench.strategies.bald as bald_module
+
+    gen = torch.Generator().manual_seed(3)
+    sampled = torch.softmax(torch.randn(6, 1000, 7, generator=gen) * 3, dim=2)
+    rows = torch.randperm(1000, generator=gen)[:613]
+    whole = bald_scores(sampled[:, rows])
+    assert torch.equal(bald_scores(sampled, rows), whole)  # one chunk: exactly the one-pass scores
+    torch.testing.assert_close(bald_scores(sampled)[rows], whole, rtol=1e-12, atol=1e-12)
+    monkeypatch.setattr(bald_module, "SCORE_CHUNK", 97)
+    torch.testing.assert_close(bald_scores(sampled, rows), whole, rtol=1e-12, atol=1e-12)
+
+
+def test_sampled_proba_is_the_stack_of_the_same_draws() -> None:
+    from pytest_albench.engine.heads import _stack_draws
+
+    gen = torch.Generator().manual_seed(0)
+    expected = torch.stack([torch.rand(4, 3, generator=torch.Generator().manual_seed(0)) for _ in range(1)])
+    assert torch.equal(_stack_draws(1, lambda: torch.rand(4, 3, generator=gen)), expected)
+    gen_a, gen_b = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
+    stacked = torch.stack([torch.rand(4, 3, generator=gen_a) for _ in range(5)])
+    assert torch.equal(_stack_draws(5, lambda: torch.rand(4, 3, generator=gen_b)), stacked)
+    with pytest.raises(ConfigError, match="n_samples must be >= 1"):
+        _stack_draws(0, lambda: torch.zeros(1))

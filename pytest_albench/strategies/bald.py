@@ -20,17 +20,31 @@ from .base import QueryInputs, register_strategy
 from .kernels import torch_generator
 from .uncertainty import entropy_scores
 
+#: Rows scored at once: the float64 copy and the p·log p block of a chunk are (T, chunk, C), so the
+#: peak stays a fixed amount above the (T, N, C) input instead of five times it at a million rows.
+SCORE_CHUNK = 32768
 
-def bald_scores(sampled_proba: torch.Tensor) -> torch.Tensor:
-    """Mutual information per point from (T, M, C) sampled probabilities; returns (M,), >= 0.
 
-    Computed in float64 so that small differences between near-identical passes are not lost to
-    cancellation between the two entropy terms.
+def bald_scores(sampled_proba: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
+    """Mutual information per point from (T, N, C) sampled probabilities; returns (M,), >= 0.
+
+    ``rows`` (M,) selects the points to score (default: all N), gathered chunk by chunk so that no
+    (T, M, C) copy is made. Computed in float64 so that small differences between near-identical
+    passes are not lost to cancellation between the two entropy terms. Every point's score depends
+    only on its own (T, C) block; torch's reductions may still round differently for another block
+    shape, so a pool of more than ``SCORE_CHUNK`` rows gets the one-pass scores up to the last bits,
+    and a smaller one gets them exactly (both tested).
     """
-    sp = sampled_proba.double()
-    plogp: torch.Tensor = torch.special.xlogy(sp, sp)
-    mean_entropy = -plogp.sum(dim=2).mean(dim=0)
-    return (entropy_scores(sp.mean(dim=0)) - mean_entropy).clamp_min(0.0)
+    n = sampled_proba.shape[1] if rows is None else rows.shape[0]
+    out = torch.empty(n, dtype=torch.float64, device=sampled_proba.device)
+    for start in range(0, n, SCORE_CHUNK):
+        stop = min(n, start + SCORE_CHUNK)
+        block = sampled_proba[:, start:stop] if rows is None else sampled_proba[:, rows[start:stop]]
+        sp = block.double()
+        plogp: torch.Tensor = torch.special.xlogy(sp, sp)
+        mean_entropy = -plogp.sum(dim=2).mean(dim=0)
+        out[start:stop] = (entropy_scores(sp.mean(dim=0)) - mean_entropy).clamp_min(0.0)
+    return out
 
 
 @register_strategy("bald", needs={"sampled_proba"})
@@ -48,5 +62,5 @@ def bald(inputs: QueryInputs, batch_size: int, rng: np.random.Generator) -> np.n
     (batch_size,) int64 pool indices.
     """
     sampled = require(inputs, "sampled_proba", "bald")
-    scores = bald_scores(sampled[:, inputs.unlabeled_indices()])
+    scores = bald_scores(sampled, inputs.unlabeled_indices())
     return select_top(scores, inputs, batch_size, torch_generator(rng), largest=True)
