@@ -245,8 +245,9 @@ def _print_header(args: argparse.Namespace, device: str) -> None:
         print(line)
     if device == "cpu":
         print(
-            f"memory: peak RSS increase during the query (sampled every {args.sample_ms:g} ms in the warm-up "
-            "call, ru_maxrss in all calls), each strategy in a fresh spawned process"
+            f"memory: peak RSS increase during the warm-up query (sampled every {args.sample_ms:g} ms, and "
+            "ru_maxrss; malloc_trim before it), each strategy in a fresh spawned process; timed calls run "
+            "without probe or trim, gc.collect() before each outside the timer"
         )
     else:
         print("memory: torch.cuda.max_memory_allocated minus allocated before, each strategy in a fresh process")

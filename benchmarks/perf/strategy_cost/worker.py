@@ -7,6 +7,7 @@ peak, and the pool built for one setting must not linger into the next (see the 
 from __future__ import annotations
 
 import cProfile
+import gc
 import io
 import itertools
 import multiprocessing
@@ -235,7 +236,11 @@ class QueryBench:
         return buf.getvalue()
 
     def measure(self, memo_factory: Callable[[], dict[str, Any]]) -> tuple[float, list[float], int, int]:
-        """Warm-up (memory sampled) then timed repeats (not sampled).
+        """Warm-up (memory probed) then timed repeats (not probed).
+
+        Memory comes from the warm-up call, the only one with ``malloc_trim`` before it: trimming
+        before a timed call would make that call fault its pages in again, a cost an AL loop does
+        not pay. ``gc.collect()`` runs before each timed call, outside the timer.
 
         Returns (warm-up s, repeat s, peak extra bytes, repeats done).
         """
@@ -243,15 +248,13 @@ class QueryBench:
         probe = PeakProbe(self.device, task.sample_ms / 1000.0)
         with probe:
             warm = self.one_query(memo_factory())
-        peak = probe.extra_bytes
         repeats = 1 if warm > task.slow_seconds else task.repeats
         times = []
         for _ in range(repeats):
-            probe = PeakProbe(self.device, task.sample_ms / 1000.0, sample=False)
-            with probe:
-                times.append(self.one_query(memo_factory()))
-            peak = max(peak, probe.extra_bytes)
-        return warm, times, peak, repeats
+            memo = memo_factory()
+            gc.collect()
+            times.append(self.one_query(memo))
+        return warm, times, probe.extra_bytes, repeats
 
     def make_row(self, name: str, warm: float, times: list[float], peak: int, repeats: int, notes: list[str]) -> Row:
         task = self.task
