@@ -17,6 +17,11 @@ SIDE_ORDER = ("ours", "skactiveml", "small-text")
 SIDE_TITLES = {"ours": "ours", "skactiveml": "scikit-activeml", "small-text": "small-text"}
 
 
+def settings_row_name(strategy: str, settings: str) -> str:
+    """The table's name for a strategy run at ``settings`` ("ours", or "peer": the peer's settings)."""
+    return strategy + (" @ peer settings" if settings == "peer" else "")
+
+
 @dataclass(frozen=True)
 class PeerTask:
     """One (strategy, pool size) measurement, run in its own process."""
@@ -44,7 +49,7 @@ class PeerTask:
 
     @property
     def row_name(self) -> str:
-        return self.strategy + (" @ peer settings" if self.settings == "peer" else "")
+        return settings_row_name(self.strategy, self.settings)
 
 
 @dataclass
@@ -110,7 +115,7 @@ class TaskResult:
 
     @property
     def row_name(self) -> str:
-        return self.strategy + (" @ peer settings" if self.settings == "peer" else "")
+        return settings_row_name(self.strategy, self.settings)
 
 
 @dataclass

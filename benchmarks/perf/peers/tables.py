@@ -27,6 +27,11 @@ def _fmt_ratio(peer_ms: float | None, ours_ms: float | None) -> str:
     return f"{peer_ms / ours_ms:,.1f}×"
 
 
+def phase_row_name(res: TaskResult, phase: PhaseResult) -> str:
+    """A table row's name: the strategy (and its settings) with the phase, e.g. ``probcover (first call)``."""
+    return res.row_name + (f" ({phase.phase})" if phase.phase else "")
+
+
 def fmt_times(times_ms: list[float]) -> str:
     """The median of the timed calls with their range, e.g. ``14.0 (13.1–16.5)``."""
     if not times_ms:
@@ -94,7 +99,7 @@ def size_table_rows(report: SizeReport, libraries: Sequence[str]) -> list[list[s
     rows = []
     for res in report.results:
         for index, phase in enumerate(res.phases):
-            name = res.row_name + (f" ({phase.phase})" if phase.phase else "")
+            name = phase_row_name(res, phase)
             ours = phase.sides.get("ours")
             notes: list[str] = []
             if ours is None:
@@ -180,7 +185,7 @@ def scaling_rows(reports: Sequence[SizeReport], libraries: Sequence[str]) -> tup
     for r in reports:
         for res in r.results:
             for phase in res.phases:
-                name = res.row_name + (f" ({phase.phase})" if phase.phase else "")
+                name = phase_row_name(res, phase)
                 for side in ("ours", *libraries):
                     if side != "ours" and side not in pa.PEER_SPECS.get(res.strategy, {}):
                         continue
@@ -200,7 +205,7 @@ def scaling_rows(reports: Sequence[SizeReport], libraries: Sequence[str]) -> tup
             else:
                 for res in r.results:
                     for phase in res.phases:
-                        if res.row_name + (f" ({phase.phase})" if phase.phase else "") != name:
+                        if phase_row_name(res, phase) != name:
                             continue
                         m = phase.sides.get(side)
                         if m is not None:
