@@ -275,3 +275,41 @@ def test_concurrent_processes_compute_once_and_the_others_wait_on_the_lock(tmp_p
     assert _markers(work, "blocked") == set(range(n)) - {computer}  # every other one blocked on the lock
     assert [words[0] for words in outputs] == ["0" if i == computer else "1" for i in range(n)]  # ...then hit
     assert {words[1] for words in outputs} == {"66.0"}
+
+
+class TestTryCompute:
+    """``try_compute``: the parts of a shared job that nobody else holds (an encoding in chunks)."""
+
+    def test_computes_a_free_entry_and_reads_a_present_one(self, tmp_path: Path) -> None:
+        cache, key = ArrayCache(tmp_path), CacheKey.from_inputs({"part": 0})
+        first = cache.try_compute(key, lambda: np.ones((2, 3), dtype=np.float32))
+        assert first is not None and not first.hit and cache.contains(key)
+        again = cache.try_compute(key, lambda: pytest.fail("computed twice"))
+        assert again is not None and again.hit and np.array_equal(again.array, first.array)
+        cache.remove(key)
+        assert not cache.contains(key) and cache.load(key) is None
+        cache.remove(key)  # removing what is not there is not an error
+
+    def test_gives_up_at_once_while_another_process_holds_the_entry(self, tmp_path: Path) -> None:
+        from filelock import FileLock
+
+        cache, key = ArrayCache(tmp_path), CacheKey.from_inputs({"part": 1})
+        holder = subprocess.Popen(
+            [sys.executable, "-c", "import sys, filelock; lock = filelock.FileLock(sys.argv[1]); lock.acquire();"
+             " print('held', flush=True); sys.stdin.readline()", str(cache.path(key).with_suffix(".lock"))],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        cache.path(key).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+            start = time.monotonic()
+            assert cache.try_compute(key, lambda: pytest.fail("computed under another's lock")) is None
+            assert time.monotonic() - start < 1.0
+        finally:
+            holder.communicate("\n", timeout=10)
+        with FileLock(str(cache.path(key).with_suffix(".lock")), timeout=0):  # released with its process
+            pass
+
+    def test_a_soft_locked_cache_shares_nothing(self, tmp_path: Path) -> None:
+        cache = ArrayCache(tmp_path, lock="soft")
+        assert cache.try_compute(CacheKey.from_inputs({"part": 2}), lambda: pytest.fail("computed")) is None

@@ -193,10 +193,14 @@ def _event(folder: Path, worker: str, t: float, stage: str, **extra: Any) -> Non
 
 
 class TestProgressMonitor:
-    def test_lines_are_throttled_and_the_end_of_an_embedding_is_told(self, tmp_path: Path) -> None:
+    @staticmethod
+    def monitor(folder: Path) -> tuple[ProgressMonitor, list[float]]:
+        """A monitor of ``folder`` printing every 10 s of a clock the test sets (``now[0]``, from 100 s)."""
         now = [100.0]
-        printed: list[str] = []
-        monitor = ProgressMonitor(tmp_path, printed.append, every=10, clock=lambda: now[0])
+        return ProgressMonitor(folder, lambda line: None, every=10, clock=lambda: now[0]), now
+
+    def test_lines_are_throttled_and_the_end_of_an_embedding_is_told(self, tmp_path: Path) -> None:
+        monitor, now = self.monitor(tmp_path)
         _event(tmp_path, "gw1", 100.0, "start")
         _event(tmp_path, "gw1", 100.5, "embedding", seed=0, i=0, n=1)
         now[0] = 105.0
@@ -220,6 +224,22 @@ class TestProgressMonitor:
         monitor.finished("f.py::test[a]")
         now[0] = 200.0
         assert monitor.poll_once() == []  # a finished case is never printed again
+
+    def test_a_case_waiting_for_a_compute_slot_says_so(self, tmp_path: Path) -> None:
+        monitor, now = self.monitor(tmp_path)
+        _event(tmp_path, "gw2", 100.0, "start")
+        _event(tmp_path, "gw2", 100.0, "embedding", seed=0, i=0, n=1)
+        now[0] = 110.0
+        assert monitor.poll_once() == ["albench [gw2] test[a] 10 s: embedding (10 s)"]
+        _event(tmp_path, "gw2", 115.0, "slot", seed=0, i=0, n=0)
+        now[0] = 121.0
+        assert monitor.poll_once() == [
+            "albench [gw2] test[a] 21 s: embedded in 15 s",
+            "albench [gw2] test[a] 21 s: waiting for a CPU slot (6 s)",
+        ]
+        _event(tmp_path, "gw2", 125.0, "cycle", seed=0, i=1, n=3)
+        now[0] = 131.0
+        assert monitor.poll_once() == ["albench [gw2] test[a] 31 s: seed 0, cycle 1/3"]  # no second "embedded"
 
 
 class FakeNode:

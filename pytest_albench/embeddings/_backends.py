@@ -39,12 +39,19 @@ class LoadContext:
 class Backend:
     """``fits_on_train``: the encoder is fitted on the train split, which then joins its identity.
     ``sort_by_length``: batch texts of similar length together (saves padding for transformers).
+    ``runs_a_model``: a network runs on every text (minutes per dataset on a CPU, not seconds), so under
+    compute slots its encodings start before those of lookup tables and TF-IDF (``storage/cpu_slots.py``).
+    ``shareable``: on the CPU, processes waiting for one of its encodings may encode parts of it (the
+    built-in model kinds, whose batches give the same vectors in any process; not a function of unknown
+    device, whose GPU out-of-memory back-off needs the whole split in one process).
     """
 
     identity: Callable[[EncoderSpec], dict[str, Any]]
     load: Callable[[EncoderSpec, LoadContext], BatchEncoder]
     fits_on_train: bool = False
     sort_by_length: bool = True
+    runs_a_model: bool = True
+    shareable: bool = False
 
 
 BACKENDS: dict[str, Backend] = {}
@@ -119,4 +126,5 @@ def _callable_load(spec: EncoderSpec, ctx: LoadContext) -> BatchEncoder:
     return lambda texts: np.asarray(function(list(texts)))
 
 
+# a Python function may run anything: it is taken for a model
 register_backend("callable", Backend(_callable_identity, _callable_load, sort_by_length=False))

@@ -14,7 +14,7 @@ import gc
 import os
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,8 @@ import numpy as np
 
 from ..data import SPLIT_NAMES, Split, TextDataset
 from ..errors import ConfigError, EmbeddingError
-from ..storage.cache import ArrayCache, CacheKey, resolve_cache_dir
+from ..storage.cache import ArrayCache, CacheKey, Fetched, resolve_cache_dir
+from ..storage.cpu_slots import HELPING, LIGHT_ENCODING, MODEL_ENCODING, compute_slot
 from ._backends import Backend, BatchEncoder, LoadContext, get_backend
 from ._spec import EncoderSpec, get_encoder_spec
 from ._transforms import SEPARATOR, TRANSFORM_VERSION, Transform, apply_transforms, parse_embedding_name
@@ -212,6 +213,11 @@ class _LazyEncoder:
             self._encode = _load(self.spec, self.backend, self.context)
         return np.asarray(self._encode(texts))
 
+    @property
+    def loaded(self) -> bool:
+        """Whether this call loaded (or reused) the model, i.e. encoded something."""
+        return self._encode is not None
+
     def close(self) -> None:
         """Give the device slot back (the next process's encoder may load)."""
         if self.on_gpu:
@@ -259,6 +265,8 @@ def embed_dataset(
     hits: dict[str, bool] = {}
     with contextlib.closing(lazy):
         _embed_splits(lazy, spec, backend, dataset, identity, cache, batch_size, progress, arrays, hits)
+    if lazy.loaded and all(hits.values()):
+        release_encoders()  # loaded only to help another process's encoding: no second copy is kept
     return _embedded(dataset, spec.name, identity, arrays, hits)
 
 
@@ -329,6 +337,8 @@ def _embed_splits(
     hits: dict[str, bool],
 ) -> None:
     """Fill ``arrays`` and ``hits`` per split from the cache, encoding (and storing) the misses."""
+    priority = MODEL_ENCODING if backend.runs_a_model else LIGHT_ENCODING
+    shared: bool | None = None  # decided at the first miss: it may import torch
     for name in SPLIT_NAMES:
         split = dataset.split(name)
         if len(split) == 0:  # only validation may be empty (no held-out split); train comes first
@@ -336,26 +346,167 @@ def _embed_splits(
             continue
         key = CacheKey.from_inputs({"encoder": identity, "split": split.fingerprint})
         meta = {"encoder": spec.name, "dataset": dataset.name, "split": name, "rows": len(split)}
-        compute = functools.partial(_encode_split, lazy, spec, backend, dataset, split, batch_size, progress)
-        fetched = cache.get_or_compute(key, compute, meta=meta)
+        if shared is None and not cache.contains(key):
+            shared = _shareable(backend, lazy.context, cache)
+        job = _SplitEncoding(lazy, spec, backend, dataset, split, batch_size, progress, priority)
+        fetched = job.shared(cache, key, meta) if shared else cache.get_or_compute(key, job.whole, meta=meta)
         arrays[name] = _check_rows(fetched.array, spec, dataset, split)
         hits[name] = fetched.hit
+
+
+#: Under ``pytest -n N`` the processes that wait for one encoding share it in chunks of this many batches.
+CHUNK_BATCHES = 4
+
+
+def _shareable(backend: Backend, context: LoadContext, cache: ArrayCache) -> bool:
+    """Whether processes may encode a split of this encoder in chunks, together.
+
+    Only a backend that says so (``Backend.shareable``: not TF-IDF, which each helper would fit again,
+    nor a lookup table, done in seconds) and only on the CPU: a GPU encoder holds its device for the
+    whole pair (``device_slot``), so a second process would wait for the device while holding a chunk
+    the first one needs, and a GPU batch that runs out of memory is halved for the rest of the split.
+    A soft-locked or read-only cache cannot share (:meth:`ArrayCache.try_compute`).
+    """
+    if not backend.shareable or cache.lock_kind != "hard":
+        return False
+    if context.device == "cpu":
+        return True
+    from ._backends import resolve_device
+
+    return resolve_device(context.device) == "cpu"
+
+
+@dataclass
+class _SplitEncoding:
+    """One split's encoding: whole (:meth:`whole`), or in chunks that waiting processes share (:meth:`shared`).
+
+    Both make the same batches (the texts sorted by length, ``batch_size`` at a time; a chunk is
+    :data:`CHUNK_BATCHES` whole batches), so they give the same vectors bit for bit. Each encoding
+    holds a compute slot of ``priority`` while it runs (``storage/cpu_slots.py``): every later case of
+    its pair waits for it, so it goes before waiting AL cases.
+    """
+
+    encode: _LazyEncoder
+    spec: EncoderSpec
+    backend: Backend
+    dataset: TextDataset
+    split: Split
+    batch_size: int
+    progress: bool
+    priority: int
+
+    def order(self) -> np.ndarray:
+        """The rows in batch order: longest text first when the backend pads batches."""
+        lengths = np.array([len(t) for t in self.split.texts])
+        return np.argsort(-lengths, kind="stable") if self.backend.sort_by_length else np.arange(len(lengths))
+
+    def whole(self) -> np.ndarray:
+        with compute_slot(self.priority):
+            return _encode_split(
+                self.encode, self.spec, self.dataset, self.split, self.order(), self.batch_size, self.progress
+            )
+
+    def shared(self, cache: ArrayCache, key: CacheKey, meta: Mapping[str, Any]) -> Fetched:
+        """The split from the cache, else encoded in chunks, shared with any process that waits for it.
+
+        The process that takes the split's lock owns the encoding: it encodes the chunks nobody else is
+        encoding, at its encoder's priority, then puts all of them together (waiting for those others
+        encode) and removes them once the split's entry is written. A process that finds the lock taken
+        helps: it encodes free chunks at the lowest priority (only on a core nobody else wants), then
+        waits for the split like any reader.
+        """
+        order = self.order()
+        size = self.batch_size * CHUNK_BATCHES
+        starts = list(range(0, len(order), size))
+        chunk_keys = [
+            CacheKey.from_inputs(
+                {"part_of": key.digest, "rows": [start, min(start + size, len(order))], "batch_size": self.batch_size}
+            )
+            for start in starts
+        ]
+        chunk_meta = {**meta, "part_of": key.digest}
+        from tqdm.auto import tqdm
+
+        where = f"{self.spec.name} {self.dataset.name}/{self.split.name}"
+        bar = tqdm(total=len(order), desc=where, unit="text", disable=not self.progress, leave=False)
+
+        def chunk(start: int, priority: int) -> Callable[[], np.ndarray]:
+            def compute() -> np.ndarray:
+                if priority == HELPING and cache.contains(key):  # put together (its chunks removed) meanwhile
+                    raise _Assembled
+                with compute_slot(priority):
+                    rows = order[start : start + size]
+                    vectors = _encode_rows(self.encode, self.spec, self.dataset, self.split, rows, self.batch_size)
+                bar.update(len(rows))
+                return vectors
+
+            return compute
+
+        def take_free_chunks(priority: int) -> None:
+            with contextlib.suppress(_Assembled):
+                for start, chunk_key in zip(starts, chunk_keys, strict=True):
+                    if cache.contains(key):
+                        return
+                    if cache.contains(chunk_key):
+                        continue
+                    # a helper takes its core before the chunk: the owner may wait for a chunk a helper holds,
+                    # so a helper must not hold one while it waits for a core at the lowest priority
+                    with compute_slot(priority) if priority == HELPING else contextlib.nullcontext():
+                        cache.try_compute(chunk_key, chunk(start, priority), meta=chunk_meta)
+
+        def own() -> np.ndarray:
+            take_free_chunks(self.priority)
+            parts = [
+                cache.get_or_compute(chunk_key, chunk(start, self.priority), meta=chunk_meta).array
+                for start, chunk_key in zip(starts, chunk_keys, strict=True)
+            ]
+            out = np.empty((len(order), parts[0].shape[1]), dtype=np.float32)
+            out[order] = np.concatenate(parts)
+            try:
+                return _finalise(out, self.spec, self.dataset, self.split)
+            except EmbeddingError:
+                for chunk_key in chunk_keys:  # rejected output (NaN, a wrong width) is not kept in parts either
+                    cache.remove(chunk_key)
+                raise
+
+        with bar:
+            fetched = cache.try_compute(key, own, meta=meta)
+            if fetched is None:  # another process owns it (or the cache cannot be shared): help, then wait
+                take_free_chunks(HELPING)
+                fetched = cache.get_or_compute(key, own, meta=meta)
+        if not fetched.hit:
+            for chunk_key in chunk_keys:
+                cache.remove(chunk_key)
+        return fetched
+
+
+class _Assembled(Exception):
+    """Internal: the split this chunk belongs to was written by another process; the chunk is not needed."""
+
+
+def _encode_rows(
+    encode: _LazyEncoder, spec: EncoderSpec, dataset: TextDataset, split: Split, rows: np.ndarray, batch_size: int
+) -> np.ndarray:
+    """The vectors of ``rows``, in that order, ``batch_size`` texts per call (CPU only: no out-of-memory retry)."""
+    texts = split.texts
+    batches = [rows[start : start + batch_size] for start in range(0, len(rows), batch_size)]
+    return np.concatenate(
+        [_batch_output(encode([texts[i] for i in batch]), len(batch), spec, dataset, split) for batch in batches]
+    )
 
 
 def _encode_split(
     encode: _LazyEncoder,
     spec: EncoderSpec,
-    backend: Backend,
     dataset: TextDataset,
     split: Split,
+    order: np.ndarray,
     batch_size: int,
     progress: bool,
 ) -> np.ndarray:
     from tqdm.auto import tqdm
 
     texts = list(split.texts)
-    lengths = np.array([len(t) for t in texts])
-    order = np.argsort(-lengths, kind="stable") if backend.sort_by_length else np.arange(len(texts))
     out: np.ndarray | None = None
     with tqdm(
         total=len(texts),

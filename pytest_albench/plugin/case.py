@@ -19,6 +19,7 @@ from ..choices import DEFAULT_PROTOCOL
 from ..errors import AlbenchError, ConfigError
 from ..record import CaseRecord, RunSummary, case_record, json_safe, variant_label
 from ..storage.baselines import case_file_name, read_baseline
+from ..storage.cpu_slots import compute_slot, configured_slots
 from .options import AlbenchSettings
 from .progress import ProgressSink
 
@@ -50,7 +51,6 @@ class AlbenchRunner:
         self, dataset: str, embedding: str, strategy: str, *, seeds: Any = None, **overrides: Any
     ) -> CaseRecord:
         from ..engine.config import ALConfig
-        from ..engine.engine import run_experiment
 
         node = self._request.node
         marker = node.get_closest_marker("albench")
@@ -74,10 +74,35 @@ class AlbenchRunner:
         if self._settings.embed_only:
             self._embed_only(config)
             return None  # type: ignore[return-value]
+        # the embeddings first, outside a compute slot: an encoding takes a slot of its own, and a process
+        # holding a slot must never wait for another's encoding (storage/cpu_slots.py)
+        progress = self._progress_for(seeds[0])
+        self._engine.problem_for(config, progress)
+        if progress is not None and configured_slots() is not None:
+            progress("slot", 0, 0)  # the controller shows "waiting for a CPU slot" until the first cycle
+        with compute_slot():
+            case = self._run(node, config, seeds, dataset, embedding, strategy, variant)
+        node.stash[CASE_KEY] = case
+        self._judge(case, node, judge)
+        return case
+
+    def _run(
+        self,
+        node: pytest.Item,
+        config: Any,
+        seeds: tuple[int, ...],
+        dataset: str,
+        embedding: str,
+        strategy: str,
+        variant: str,
+    ) -> CaseRecord:
+        """The case's seeds and its record (the problem is in the engine's memory by now)."""
+        from ..engine.engine import run_experiment
+
         results = [run_experiment(config, int(seed), self._engine, self._progress_for(seed)) for seed in seeds]
         result = results[0]
         runs = [_run_summary(r) for r in results]
-        case = case_record(
+        return case_record(
             nodeid=node.nodeid,
             case_id=_case_id(node),
             dataset=dataset,
@@ -94,9 +119,6 @@ class AlbenchRunner:
             quality=self._quality(config),
             protocol=config.protocol,
         )
-        node.stash[CASE_KEY] = case
-        self._judge(case, node, judge)
-        return case
 
     def _embed_only(self, config: Any) -> None:
         """The embedding stage for this case: its (encoder, dataset) pair into the cache, no AL.

@@ -42,6 +42,8 @@ class SessionState:
         self.notes: list[str] = []
         self.engine: Any = None
         self.threads: int | None = None
+        #: In an xdist worker: how many workers the session has (for the compute slots); 0 elsewhere.
+        self.workers: int = 0
         self.family_size: int = 0
         self.gate: GateResult | None = None
         #: ``--albench-embed-only``: the (dataset × encoder) pairs the stage's cases embedded, with rows.

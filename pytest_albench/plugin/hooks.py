@@ -20,7 +20,7 @@ from .options import AlbenchSettings, add_options, resolve_settings
 from .progress import InlineProgress, ProgressSink
 from .requirements import register_requirements
 from .shard import register_shard
-from .workers import WORKER_KEY, register_workers
+from .workers import WORKER_KEY, register_workers, worker_folder
 
 SETTINGS_KEY = pytest.StashKey[AlbenchSettings]()
 STATE_KEY = pytest.StashKey["SessionState"]()
@@ -53,11 +53,24 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         from ..engine.device import threads_per_worker
 
-        config.stash[STATE_KEY].threads = threads_per_worker(int(workerinput.get("workercount", 1)))
+        workers = int(workerinput.get("workercount", 1))
+        config.stash[STATE_KEY].threads = threads_per_worker(workers)
+        config.stash[STATE_KEY].workers = workers
     else:
         _check_device(config.stash[SETTINGS_KEY].device)  # once, at start-up, before any case (xdist too)
         controller = Controller(config, config.stash[SETTINGS_KEY], config.stash[STATE_KEY], CASE_MARKER)
         config.pluginmanager.register(controller, "albench-controller")
+
+
+def _configure_slots(config: pytest.Config, workers: int, device: str) -> None:
+    """An xdist worker's compute slots (``--albench-cpu-slots``), in the session folder it shares with the
+    other workers of this machine; a worker that cannot see the folder takes none."""
+    from ..storage.cpu_slots import configure_slots, usable_cores
+    from .options import cpu_slots_for
+
+    slots = cpu_slots_for(config.stash[SETTINGS_KEY].cpu_slots, workers, usable_cores(), on_gpu=device != "cpu")
+    folder = worker_folder(config)
+    configure_slots(folder / "cpu-slots" if folder is not None else None, slots)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -104,10 +117,13 @@ def _engine(config: pytest.Config) -> Any:
         settings = config.stash[SETTINGS_KEY]
         worker = getattr(config, "workerinput", {}).get("workerid", "gw0")
         index = int(worker[2:]) if worker[2:].isdigit() else 0
+        device = resolve_device(settings.device, index)
+        if state.workers:
+            _configure_slots(config, state.workers, device)
         state.engine = Engine(
             data_dir=settings.data_dir,
             cache_dir=settings.cache_dir,
-            device=resolve_device(settings.device, index),
+            device=device,
             progress=False,
             trust_remote_code=settings.trust_remote_code,
         )

@@ -112,6 +112,14 @@ _OPTIONS: list[tuple[str, str, str | None, str]] = [
         "work) or xdist (xdist's --dist as given; a pair's cases carry an xdist_group mark for --dist loadgroup)",
     ),
     (
+        "cpu-slots",
+        "string",
+        "auto",
+        "under pytest -n: how many workers compute at once (an AL case or an encoding; an encoding waiting for a "
+        "slot goes first). auto: on CPU, the usable cores when there are more workers than cores, else no "
+        "limit; N; or off",
+    ),
+    (
         "progress-every",
         "string",
         "10",
@@ -193,6 +201,22 @@ def _choice(name: str, value: str, choices: dict[str, str] | tuple[str, ...]) ->
     return value
 
 
+def _slots(value: str) -> int | None:
+    """``--albench-cpu-slots``: None for auto, 0 for off, else the number of slots."""
+    text = value.strip().lower()
+    if text == "auto":
+        return None
+    if text in ("off", "0"):
+        return 0
+    try:
+        number = int(text)
+    except ValueError:
+        number = -1
+    if number < 1:
+        raise pytest.UsageError(f"--albench-cpu-slots: {value!r} is not auto, off or a positive number of slots")
+    return number
+
+
 def _seconds(name: str, value: str) -> float:
     try:
         number = float(value)
@@ -243,6 +267,8 @@ class AlbenchSettings:
     embed_only: bool = False
     schedule: str = "pairs"
     progress_every: float = 10.0
+    #: ``--albench-cpu-slots``: None auto, 0 off, N slots (see :func:`cpu_slots_for`).
+    cpu_slots: int | None = None
 
     @property
     def shard_record(self) -> dict[str, Any] | None:
@@ -355,7 +381,20 @@ def resolve_settings(config: pytest.Config) -> AlbenchSettings:
         protocol=_choice("protocol", str(_raw(config, "protocol")), tuple(PROTOCOL_SUMMARIES)),
         schedule=_choice("schedule", str(_raw(config, "schedule")), SCHEDULES),
         progress_every=_seconds("progress-every", str(_raw(config, "progress-every"))),
+        cpu_slots=_slots(str(_raw(config, "cpu-slots"))),
     )
 
 
-__all__ = ["PROFILES", "STATUSES", "AlbenchSettings", "add_options", "parse_seeds", "resolve_settings"]
+def cpu_slots_for(setting: int | None, workers: int, cores: int, on_gpu: bool = False) -> int:
+    """How many of ``workers`` processes may compute at once on ``cores`` cores (0: no limit).
+
+    ``auto`` (None) limits CPU cases to the cores only when there are more workers than cores: fewer
+    would leave cores idle, and with a core per worker the slots would change nothing. Cases on a GPU
+    spend their time waiting for it, so ``auto`` does not limit them.
+    """
+    if setting is None:
+        return cores if workers > cores and not on_gpu else 0
+    return setting if setting < workers else 0
+
+
+__all__ = ["PROFILES", "STATUSES", "AlbenchSettings", "add_options", "cpu_slots_for", "parse_seeds", "resolve_settings"]

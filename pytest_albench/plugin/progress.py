@@ -1,7 +1,8 @@
 """Per-case progress: inline after the test id without xdist, whole throttled lines from the controller with it.
 
 The engine reports ``progress(stage, i, total)`` with the stages ``dataset`` and ``embedding`` (when a
-problem is built, not when it comes from the process's cache) and ``cycle`` (``i`` of ``total``, per seed).
+problem is built, not when it comes from the process's cache) and ``cycle`` (``i`` of ``total``, per seed);
+the albench fixture adds ``slot`` when its worker waits for a compute slot (``--albench-cpu-slots``).
 
 * **Without xdist** (``-v``): :class:`InlineProgress` writes ``[dataset] [embedding] s0:.....`` after the
   test's id, as the case runs.
@@ -113,6 +114,8 @@ class _Case:
             return f"embedding ({now - self.since:.0f} s)"
         if self.stage == "dataset":
             return f"loading the dataset ({now - self.since:.0f} s)"
+        if self.stage == "slot":
+            return f"waiting for a CPU slot ({now - self.since:.0f} s)"
         return "setting up"
 
 
@@ -202,9 +205,12 @@ class ProgressMonitor:
             case = self._cases[node] = _Case(str(event.get("w", "?")), str(event.get("name", node)), at)
         if stage in ("dataset", "embedding"):
             case.stage, case.since = stage, at
-        elif stage == "cycle":
+        elif stage in ("slot", "cycle"):
             if case.stage == "embedding" and case.embedding_shown:
                 self._embedded.append((case, at - case.since))
+            if stage == "slot":
+                case.stage, case.since = stage, at
+                return
             case.stage, case.seed = stage, int(event.get("seed", 0))
             case.i, case.n = int(event.get("i", 0)), int(event.get("n", 0))
 

@@ -201,12 +201,59 @@ class ArrayCache:
         if not self._writable():
             return self._compute_unstored(key, compute)
         with self._locked(key):
-            cached = self.load(key, report=True)
+            return self._under_lock(key, compute, meta)
+
+    def _under_lock(self, key: CacheKey, compute: Callable[[], np.ndarray], meta: Mapping[str, Any] | None) -> Fetched:
+        """With the entry's lock held: the entry another process wrote meanwhile, else computed and stored."""
+        cached = self.load(key, report=True)
+        if cached is not None:
+            return Fetched(cached, True)
+        array = compute()
+        self.store(key, array, meta)
+        return Fetched(array, False)
+
+    def contains(self, key: CacheKey) -> bool:
+        """Whether an entry for ``key`` is on disk (not verified: :meth:`load` verifies)."""
+        return self.path(key).is_file()
+
+    def try_compute(
+        self,
+        key: CacheKey,
+        compute: Callable[[], np.ndarray],
+        *,
+        meta: Mapping[str, Any] | None = None,
+    ) -> Fetched | None:
+        """Like :meth:`get_or_compute`, but None at once when another process holds the entry's lock.
+
+        For work that several processes share by parts (an encoding in chunks): each takes the parts
+        nobody has taken. Only with hard locks; with soft locks (and in a read-only cache) it always
+        returns None, so the caller's :meth:`get_or_compute` does the work alone.
+        """
+        from filelock import FileLock, Timeout
+
+        if self.contains(key):
+            cached = self.load(key, report=False)
             if cached is not None:
                 return Fetched(cached, True)
-            array = compute()
-            self.store(key, array, meta)
-            return Fetched(array, False)
+        if self.lock_kind != "hard" or not self._writable():
+            return None
+        lock_path = self.path(key).with_suffix(".lock")
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(lock_path), timeout=0)
+        try:
+            lock.acquire()
+        except Timeout:
+            return None
+        try:
+            return self._under_lock(key, compute, meta)
+        finally:
+            lock.release()
+
+    def remove(self, key: CacheKey) -> None:
+        """Delete ``key``'s entry if present (a part no longer needed); never raises. Its lock file stays,
+        as every entry's does: a process may be waiting on it, and a new file would be a second lock."""
+        with contextlib.suppress(OSError):
+            self.path(key).unlink()
 
     def _writable(self) -> bool:
         """False for a cache folder this process cannot write (a read-only shared cache, a read-only
