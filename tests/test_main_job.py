@@ -5,7 +5,9 @@ embedding another worker computes while there is other work."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -14,6 +16,7 @@ import pytest
 from pytester_grid import run
 
 from pytest_albench.plugin.progress import ProgressMonitor
+from pytest_albench.plugin.workers import WORKER_MALLOC
 
 pytest_plugins = ["pytester"]
 
@@ -352,3 +355,28 @@ class TestGrouping:
             assert side.folder.is_dir()
             side.pytest_unconfigure()
             assert not side.folder.exists()  # the session folder goes with the session
+
+
+ENVIRONMENT = """
+import os
+
+def test_env():
+    with open({out!r}, "a") as handle:
+        handle.write(os.environ.get("GLIBC_TUNABLES", "-") + "\\n")
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the malloc thresholds are glibc's")
+@pytest.mark.parametrize("preset", [None, "glibc.malloc.arena_max=2"])
+def test_local_workers_get_the_malloc_thresholds_unless_the_user_set_them(
+    pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, preset: str | None
+) -> None:
+    if preset is None:
+        monkeypatch.delenv("GLIBC_TUNABLES", raising=False)
+    else:
+        monkeypatch.setenv("GLIBC_TUNABLES", preset)
+    out = tmp_path / "env.txt"
+    pytester.makepyfile(test_env=ENVIRONMENT.format(out=str(out)))
+    pytester.runpytest_inprocess("-p", "no:cacheprovider", "-n", "2").assert_outcomes(passed=1)
+    assert out.read_text().splitlines() == [preset or WORKER_MALLOC]
+    assert os.environ.get("GLIBC_TUNABLES") == preset  # the controller's own environment is as it was

@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -44,6 +45,13 @@ from .requirements import WORKEROUTPUT_KEY, deselection_lines
 from .shard import is_case, unit_of
 
 PLUGIN_NAME = "albench-workers"
+#: glibc's malloc in each local worker (set as ``GLIBC_TUNABLES`` while xdist starts them, unless the user
+#: set that variable). By default glibc maps every allocation over a few MiB afresh and unmaps it when
+#: freed, so a transformer encoding at one thread page-faults its attention tensors in again for every
+#: batch: MiniLM-L6 on 400 BBC News texts took 2.2 million minor faults and 3.3 s of system time in 23.4 s;
+#: with these thresholds (256 MiB: allocations below it come from the heap, and up to that much freed
+#: memory is kept for reuse) 25 thousand faults and 21.0 s, the vectors bit for bit the same.
+WORKER_MALLOC = "glibc.malloc.mmap_threshold=268435456:glibc.malloc.trim_threshold=268435456"
 #: The ``workerinput`` key of the session folder.
 FOLDER_KEY = "albench_session_folder"
 COLLECTION_PATTERN = "collection-{worker}.json"
@@ -136,6 +144,28 @@ class ControllerSide:
         self.printed = False
         self.progress_every = progress_every
         self.monitor: ProgressMonitor | None = None
+        self._starting = 0  # local workers xdist is still starting
+        self._set_malloc = False  # whether GLIBC_TUNABLES is ours to remove
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_setupnodes(self, specs: list[Any]) -> None:
+        """Local workers inherit the controller's environment when xdist starts them: give them
+        :data:`WORKER_MALLOC` (glibc reads it only at process start), then restore ours."""
+        self._starting = sum(1 for spec in specs if getattr(spec, "popen", False))
+        if self._starting and sys.platform.startswith("linux") and "GLIBC_TUNABLES" not in os.environ:
+            os.environ["GLIBC_TUNABLES"] = WORKER_MALLOC
+            self._set_malloc = True
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_newgateway(self, gateway: Any) -> None:
+        self._starting -= 1
+        if self._starting <= 0:
+            self._restore_malloc()
+
+    def _restore_malloc(self) -> None:
+        if self._set_malloc:
+            os.environ.pop("GLIBC_TUNABLES", None)
+            self._set_malloc = False
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
@@ -192,6 +222,7 @@ class ControllerSide:
                 write_line(text)
 
     def pytest_unconfigure(self) -> None:
+        self._restore_malloc()  # a worker that failed to start never reported its gateway
         if self.monitor is not None:
             self.monitor.stop()
         shutil.rmtree(self.folder, ignore_errors=True)
