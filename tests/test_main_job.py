@@ -234,15 +234,20 @@ class TestProgressMonitor:
         _event(tmp_path, "gw2", 100.0, "embedding", seed=0, i=0, n=1)
         now[0] = 110.0
         assert monitor.poll_once() == ["albench [gw2] test[a] 10 s: embedding (10 s)"]
-        _event(tmp_path, "gw2", 115.0, "slot", seed=0, i=0, n=0)
+        _event(tmp_path, "gw2", 115.0, "slot", seed=0, i=0, n=1)
         now[0] = 121.0
         assert monitor.poll_once() == [
             "albench [gw2] test[a] 21 s: embedded in 15 s",
             "albench [gw2] test[a] 21 s: waiting for a CPU slot (6 s)",
         ]
+        _event(tmp_path, "gw2", 123.0, "slot", seed=0, i=1, n=1)
+        now[0] = 124.0
+        monitor.poll_once()
+        now[0] = 132.0
+        assert monitor.poll_once() == ["albench [gw2] test[a] 32 s: setting up"]  # the slot is taken
         _event(tmp_path, "gw2", 125.0, "cycle", seed=0, i=1, n=3)
-        now[0] = 131.0
-        assert monitor.poll_once() == ["albench [gw2] test[a] 31 s: seed 0, cycle 1/3"]  # no second "embedded"
+        now[0] = 143.0
+        assert monitor.poll_once() == ["albench [gw2] test[a] 43 s: seed 0, cycle 1/3"]  # no second "embedded"
 
 
 class FakeNode:

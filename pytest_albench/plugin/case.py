@@ -78,9 +78,12 @@ class AlbenchRunner:
         # holding a slot must never wait for another's encoding (storage/cpu_slots.py)
         progress = self._progress_for(seeds[0])
         self._engine.problem_for(config, progress)
-        if progress is not None and configured_slots() is not None:
-            progress("slot", 0, 0)  # the controller shows "waiting for a CPU slot" until the first cycle
+        slot_progress = progress if configured_slots() is not None else None
+        if slot_progress is not None:
+            slot_progress("slot", 0, 1)  # the controller shows "waiting for a CPU slot" until the slot is taken
         with compute_slot():
+            if slot_progress is not None:
+                slot_progress("slot", 1, 1)
             case = self._run(node, config, seeds, dataset, embedding, strategy, variant)
         node.stash[CASE_KEY] = case
         self._judge(case, node, judge)

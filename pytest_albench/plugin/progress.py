@@ -2,7 +2,8 @@
 
 The engine reports ``progress(stage, i, total)`` with the stages ``dataset`` and ``embedding`` (when a
 problem is built, not when it comes from the process's cache) and ``cycle`` (``i`` of ``total``, per seed);
-the albench fixture adds ``slot`` when its worker waits for a compute slot (``--albench-cpu-slots``).
+the albench fixture adds ``slot`` (``i`` 0 while its worker waits for a compute slot, 1 once it has one;
+``--albench-cpu-slots``).
 
 * **Without xdist** (``-v``): :class:`InlineProgress` writes ``[dataset] [embedding] s0:.....`` after the
   test's id, as the case runs.
@@ -208,8 +209,8 @@ class ProgressMonitor:
         elif stage in ("slot", "cycle"):
             if case.stage == "embedding" and case.embedding_shown:
                 self._embedded.append((case, at - case.since))
-            if stage == "slot":
-                case.stage, case.since = stage, at
+            if stage == "slot":  # i = 0: waiting for a compute slot; 1: taken (setting up until the first cycle)
+                case.stage, case.since = ("slot" if int(event.get("i", 0)) == 0 else "start"), at
                 return
             case.stage, case.seed = stage, int(event.get("seed", 0))
             case.i, case.n = int(event.get("i", 0)), int(event.get("n", 0))
