@@ -349,7 +349,10 @@ def _embed_splits(
         if shared is None and not cache.contains(key):
             shared = _shareable(backend, lazy.context, cache)
         job = _SplitEncoding(lazy, spec, backend, dataset, split, batch_size, progress, priority)
-        fetched = job.shared(cache, key, meta) if shared else cache.get_or_compute(key, job.whole, meta=meta)
+        if shared and not cache.contains(key):
+            fetched = job.shared(cache, key, meta)
+        else:  # a split on disk (read and verified here) or an encoder that cannot be shared
+            fetched = cache.get_or_compute(key, job.whole, meta=meta)
         arrays[name] = _check_rows(fetched.array, spec, dataset, split)
         hits[name] = fetched.hit
 
@@ -425,6 +428,11 @@ class _SplitEncoding:
             for start in starts
         ]
         chunk_meta = {**meta, "part_of": key.digest}
+
+        def remove_chunks() -> None:
+            for chunk_key in chunk_keys:
+                cache.remove(chunk_key)
+
         from tqdm.auto import tqdm
 
         where = f"{self.spec.name} {self.dataset.name}/{self.split.name}"
@@ -465,8 +473,7 @@ class _SplitEncoding:
             try:
                 return _finalise(out, self.spec, self.dataset, self.split)
             except EmbeddingError:
-                for chunk_key in chunk_keys:  # rejected output (NaN, a wrong width) is not kept in parts either
-                    cache.remove(chunk_key)
+                remove_chunks()  # rejected output (NaN, a wrong width) is not kept in parts either
                 raise
 
         with bar:
@@ -475,8 +482,7 @@ class _SplitEncoding:
                 take_free_chunks(HELPING)
                 fetched = cache.get_or_compute(key, own, meta=meta)
         if not fetched.hit:
-            for chunk_key in chunk_keys:
-                cache.remove(chunk_key)
+            remove_chunks()
         return fetched
 
 
