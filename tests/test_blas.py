@@ -98,3 +98,47 @@ def test_with_the_torch_backend_the_products_are_torchs(monkeypatch: pytest.Monk
     monkeypatch.setattr(blas, "CPU_BACKEND", "torch")
     assert torch.equal(blas.addmm(bias, a, b.T), torch.addmm(bias, a, b.T))
     assert torch.equal(blas.matmul(a, b.T), a @ b.T)
+
+
+@pytest.mark.parametrize("n_cols", [16, 17, 31, 41, 77, 100, 150, 151])
+@pytest.mark.parametrize("depth", [50, 384, 1024])
+def test_the_padded_product_and_its_softmax_are_the_unpadded_ones_bit_for_bit(n_cols: int, depth: int) -> None:
+    """The head's forward pass pads its columns to a multiple of 16 for speed; no stored number may move."""
+    gen = torch.Generator().manual_seed(n_cols * depth)
+    a = torch.randn(517, depth, generator=gen) * 3
+    w = (torch.randn(n_cols, depth, generator=gen) * 0.1).T  # the head's layout: a transposed view
+    bias = torch.randn(n_cols, generator=gen)
+    wide = blas.addmm_padded(bias, a, w, fill=float("-inf"))
+    assert wide.shape == (517, blas.padded_width(n_cols)) and wide.shape[1] % blas.COLUMN_BLOCK == 0
+    plain = blas.addmm(bias, a, w)
+    assert torch.equal(wide[:, :n_cols], plain)
+    assert bool(torch.isneginf(wide[:, n_cols:]).all())
+    padded_softmax = torch.softmax(wide, dim=1)[:, :n_cols]
+    assert torch.equal(padded_softmax, torch.softmax(plain, dim=1))
+
+
+@pytest.mark.parametrize("n_cols", [1, 2, 7, 15, 32, 64])
+def test_narrow_and_already_aligned_outputs_are_not_padded(n_cols: int) -> None:
+    a, _, _ = _data()
+    w = torch.randn(67, n_cols)
+    bias = torch.randn(n_cols)
+    assert blas.padded_width(n_cols) == n_cols
+    assert torch.equal(blas.addmm_padded(bias, a, w, fill=float("-inf")), blas.addmm(bias, a, w))
+
+
+def test_padding_applies_to_float32_on_the_numpy_path_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert blas.padded_width(77) == 80
+    assert blas.padded_width(77, torch.float64) == 77
+    a, b, bias = _data(torch.float64)
+    assert blas.addmm_padded(bias, a, b.T, fill=float("-inf")).shape == (513, 41)
+    monkeypatch.setattr(blas, "CPU_BACKEND", "torch")
+    assert blas.padded_width(77) == 77
+    a, b, bias = _data()
+    assert torch.equal(blas.addmm_padded(bias, a, b.T, fill=0.0), torch.addmm(bias, a, b.T))
+
+
+def test_padded_products_that_need_gradients_stay_in_torch() -> None:
+    a, b, bias = _data()
+    w = b.T.clone().requires_grad_(True)
+    out = blas.addmm_padded(bias, a, w, fill=float("-inf"))
+    assert out.requires_grad and out.shape == (513, 41)

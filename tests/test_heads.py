@@ -142,3 +142,17 @@ def test_in_place_softmax_equals_softmax_of_the_logits_bit_for_bit() -> None:
     x, y = torch.randn(300, 16, generator=gen), torch.randint(0, 5, (300,), generator=gen)
     head = LogisticHead(n_classes=5).fit(x[:100], y[:100])
     assert torch.equal(head.predict_proba(x), torch.softmax(head.logits(x), dim=1))
+
+
+@pytest.mark.parametrize("posterior", ["laplace", "bootstrap"])
+def test_padded_forward_passes_give_the_unpadded_probabilities_for_many_classes(posterior: str) -> None:
+    """77 classes: the forward pass runs over 80 columns (blas.addmm_padded); the values must not move."""
+    gen = torch.Generator().manual_seed(1)
+    x, y = torch.randn(2000, 48, generator=gen), torch.arange(2000) % 77
+    head = LogisticHead(n_classes=77, posterior=posterior, max_iter=20).fit(x[:400], y[:400])
+    proba = head.predict_proba(x)
+    assert proba.shape == (2000, 77)
+    assert torch.equal(proba, torch.softmax(head.logits(x), dim=1))
+    draws = head.sampled_proba(x, 3, torch.Generator().manual_seed(2))
+    assert draws.shape == (3, 2000, 77)
+    torch.testing.assert_close(draws.sum(dim=2), torch.ones(3, 2000), atol=1e-5, rtol=0)

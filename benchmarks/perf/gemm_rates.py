@@ -8,7 +8,9 @@ machine, whether that is the right choice there. Run from the repository root:
     python -m benchmarks.perf.gemm_rates [--threads 1] [--rounds 11]
 
 Each variant is timed in alternating rounds (one call of each per round) after a warm-up; the table
-gives the median, the range and the rate in GFLOP/s (GB/s for the matrix-vector products).
+gives the median, the range and the rate in GFLOP/s (GB/s for the matrix-vector products). The
+padded row is the head's CPU forward pass (``blas.addmm_padded``); its rate counts the useful
+columns only, so it is comparable with the unpadded rows.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ def _variants(n: int, d: int, c: int, labeled: int) -> list[tuple[str, float, Ca
     """(name, work in GFLOP or GB, callable) for every variant measured."""
     import torch
 
+    from pytest_albench.strategies.blas import padded_width
+
     rng = np.random.default_rng(0)
     x = rng.standard_normal((n, d), dtype=np.float32)
     w = rng.standard_normal((d, c), dtype=np.float32)
@@ -35,6 +39,9 @@ def _variants(n: int, d: int, c: int, labeled: int) -> list[tuple[str, float, Ca
     wt_nn = torch.from_numpy(w)
     wt_nt = torch.from_numpy(np.ascontiguousarray(w.T)).T  # the head's layout: transpose of a (C, d) block
     ct = torch.from_numpy(centres)
+    width = padded_width(c)
+    w_padded = np.zeros((d, width), dtype=np.float32)  # the head's forward pass on CPU (blas.addmm_padded)
+    w_padded[:, :c] = w
     head = 2.0 * n * d * c / 1e9
     dist = 2.0 * n * d * labeled / 1e9
     vec = n * d * 4 / 1e9
@@ -42,6 +49,7 @@ def _variants(n: int, d: int, c: int, labeled: int) -> list[tuple[str, float, Ca
         (f"head logits {n}×{d} @ {d}×{c}: torch addmm, NT layout", head, lambda: torch.addmm(bt, xt, wt_nt)),
         (f"head logits {n}×{d} @ {d}×{c}: torch addmm, NN layout", head, lambda: torch.addmm(bt, xt, wt_nn)),
         (f"head logits {n}×{d} @ {d}×{c}: numpy matmul", head, lambda: np.matmul(x, w)),
+        (f"head logits {n}×{d} @ {d}×{c}: numpy, padded to {width} columns", head, lambda: np.matmul(x, w_padded)),
         (f"distances {n}×{d} @ {d}×{labeled}: torch mm", dist, lambda: xt @ ct.T),
         (f"distances {n}×{d} @ {d}×{labeled}: numpy matmul", dist, lambda: np.matmul(x, centres.T)),
         (f"GEMV {n}×{d} @ {d} (GB/s): torch", vec, lambda: xt @ xt[7]),

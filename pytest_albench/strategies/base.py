@@ -47,7 +47,9 @@ class QueryInputs:
     labels : (N,) int64 tensor; class index where ``labeled``, -1 elsewhere. Strategies must not read
         labels of unlabeled points (they are -1 anyway).
     n_classes : number of classes of the task.
-    proba : (N, C) class probabilities of the current head (declared need ``"proba"``).
+    proba : (N, C) class probabilities of the current head (declared need ``"proba"``). On CPU it
+        may be a view whose rows are wider than C (the head computes 16-column blocks); read it with
+        indexing and reductions, or ``.contiguous()`` before ``.view``.
     hidden : (N, h) the representation the head's last linear layer sees (``"hidden"``); the
         embeddings themselves for the logistic head.
     sampled_proba : (T, N, C) probabilities from T stochastic forward passes (``"sampled_proba"``):
