@@ -113,3 +113,40 @@ def test_al(albench, strategy):
     after = run(pytester, "--albench-seeds", "0")
     after.assert_outcomes(passed=2)
     assert sorted(p.name for p in (cache / "embeddings").rglob("*") if p.is_file()) == entries
+
+
+def test_every_model_kind_that_runs_on_the_device_takes_the_gpu_slot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A SentenceTransformer from split zips or an ONNX session on a GPU holds it like a hub model does."""
+    import fcntl
+
+    from pytest_albench.embeddings import _backends, _embed, get_encoder_spec
+
+    on_device = {kind for kind, backend in _backends.BACKENDS.items() if backend.uses_device}
+    assert on_device >= {"sentence-transformers", "st-split-zip", "onnx"}
+    assert not {"glove", "tfidf-lsa", "wordllama", "callable"} & on_device
+    monkeypatch.setattr(_backends, "resolve_device", lambda device: "cuda:0")
+    held: list[bool] = []
+
+    def encode(texts: list[str]) -> np.ndarray:
+        with open(tmp_path / "locks" / "encode-cuda-0.lock", "a+b") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                held.append(True)
+            else:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+                held.append(False)
+        return _counts(texts)
+
+    backend = _backends.Backend(lambda spec: {}, lambda spec, ctx: encode, uses_device=True)
+    context = _backends.LoadContext("auto", tmp_path, False, ())
+    lazy = _embed._LazyEncoder(get_encoder_spec("minilm-l6"), backend, context)
+    try:
+        lazy(["a text"])
+        assert held == [True] and lazy.on_gpu
+    finally:
+        lazy.close()
+    with device_slot("cuda:0", tmp_path):
+        pass  # given back by close()

@@ -44,6 +44,8 @@ class Backend:
     ``shareable``: on the CPU, processes waiting for one of its encodings may encode parts of it (the
     built-in model kinds, whose batches give the same vectors in any process; not a function of unknown
     device, whose GPU out-of-memory back-off needs the whole split in one process).
+    ``uses_device``: the model runs on the run's device, a GPU when there is one; there it takes the
+    device's encoder slot while it loads and encodes, and is released after its pair (``device_slot``).
     """
 
     identity: Callable[[EncoderSpec], dict[str, Any]]
@@ -52,6 +54,7 @@ class Backend:
     sort_by_length: bool = True
     runs_a_model: bool = True
     shareable: bool = False
+    uses_device: bool = False
 
 
 BACKENDS: dict[str, Backend] = {}

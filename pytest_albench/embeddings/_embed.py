@@ -132,8 +132,6 @@ def release_encoders() -> None:
     release_cached_gpu_memory()
 
 
-#: Encoder kinds that run a torch model on the requested device, so a GPU slot is taken for them.
-_DEVICE_KINDS = frozenset({"sentence-transformers"})
 #: Seconds between the "waiting for the GPU" messages of a process whose encoder waits for another's.
 _SLOT_NOTICE_S = 60.0
 
@@ -190,8 +188,9 @@ def _load(spec: EncoderSpec, backend: Backend, context: LoadContext) -> BatchEnc
 class _LazyEncoder:
     """Loads the model on the first call only: on a fully warm cache it is never called.
 
-    A torch model bound for a GPU first takes that device's encoder slot (:func:`device_slot`), held
-    until :meth:`close`; ``on_gpu`` then says that the model should be released afterwards.
+    A model bound for a GPU (``Backend.uses_device``) first takes that device's encoder slot
+    (:func:`device_slot`), held until :meth:`close`; ``on_gpu`` then says that the model should be
+    released afterwards.
     """
 
     def __init__(self, spec: EncoderSpec, backend: Backend, context: LoadContext) -> None:
@@ -204,7 +203,7 @@ class _LazyEncoder:
 
     def __call__(self, texts: list[str]) -> np.ndarray:
         if self._encode is None:
-            if self.spec.kind in _DEVICE_KINDS and self.context.device != "cpu":
+            if self.backend.uses_device and self.context.device != "cpu":
                 from ._backends import resolve_device
 
                 device = resolve_device(self.context.device)

@@ -93,7 +93,7 @@ def onnx_load(spec: EncoderSpec, ctx: LoadContext) -> BatchEncoder:
     return encode
 
 
-register_backend("onnx", Backend(onnx_identity, onnx_load, shareable=True))
+register_backend("onnx", Backend(onnx_identity, onnx_load, shareable=True, uses_device=True))  # CUDA provider
 
 
 # --- GloVe --------------------------------------------------------------------------------------------

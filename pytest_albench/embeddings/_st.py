@@ -122,7 +122,7 @@ def _configure(spec: EncoderSpec, model: Any, device: str) -> BatchEncoder:
     return encode
 
 
-register_backend("sentence-transformers", Backend(st_identity, st_load, shareable=True))
+register_backend("sentence-transformers", Backend(st_identity, st_load, shareable=True, uses_device=True))
 
 
 # --- all-mpnet-base-v2 from byte-split PyPI packages ------------------------------------------------
@@ -216,4 +216,6 @@ def split_zip_identity(spec: EncoderSpec) -> dict[str, Any]:
     return base_identity(spec)
 
 
-register_backend("st-split-zip", Backend(split_zip_identity, split_zip_load, shareable=True))
+register_backend(
+    "st-split-zip", Backend(split_zip_identity, split_zip_load, shareable=True, uses_device=True)
+)  # a SentenceTransformer, as above
