@@ -273,6 +273,28 @@ def test_round_ratios_pair_each_round_with_the_fastest_peer_of_that_round() -> N
     assert relative_spread([5.0]) is None
 
 
+def test_the_size_table_shows_the_spread_of_ours_and_of_the_floor_in_their_own_columns() -> None:
+    from benchmarks.perf.peers.results import PhaseResult, SideMeasure, SizeReport, TaskResult
+    from benchmarks.perf.peers.tables import fmt_spread, size_table_headers, size_table_rows
+
+    assert fmt_spread([9.0, 10.0, 12.0]) == "−10 % / +20 %"
+    assert fmt_spread([10.0, 10.0]) == "+0 % / +0 %"
+    assert fmt_spread([9.999, 10.0, 10.5]) == "+0 % / +5 %"
+    assert fmt_spread([5.0]) == "–"
+    ours = SideMeasure("ours", "ours", times_ms=[9.0, 10.0, 12.0], peak_mib=1.0)
+    peer = SideMeasure("small-text", "LeastConfidence", times_ms=[20.0, 20.0, 24.0], peak_mib=2.0)
+    result = TaskResult(
+        "least_confidence", 100, 8, 3, [PhaseResult("", {"ours": ours, "small-text": peer})], floor_ms=[5.0, 5.0, 6.0]
+    )
+    headers = size_table_headers(["small-text"])
+    (row,) = size_table_rows(SizeReport(100, "whole pool", [result]), ["small-text"])
+    assert len(row) == len(headers)
+    cell = dict(zip(headers, row, strict=True))
+    assert cell["ours spread"] == "−10 % / +20 %"
+    assert cell["floor spread"] == "+0 % / +20 %"
+    assert cell["fastest peer / ours, per round"] == "2.00× (2.00–2.22)"
+
+
 def test_the_floor_does_the_strategys_unavoidable_products_only() -> None:
     from sklearn.linear_model import LogisticRegression
 

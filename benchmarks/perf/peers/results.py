@@ -71,11 +71,6 @@ class SideMeasure:
     def median_ms(self) -> float | None:
         return float(np.median(self.times_ms)) if self.times_ms else None
 
-    @property
-    def spread(self) -> tuple[float, float] | None:
-        """(min, max) of the timed calls relative to their median, e.g. (-0.04, +0.12)."""
-        return relative_spread(self.times_ms)
-
 
 def relative_spread(values: list[float]) -> tuple[float, float] | None:
     """(min / median − 1, max / median − 1) of ``values``; None for fewer than two or a zero median."""

@@ -14,7 +14,7 @@ from . import adapters as pa
 from .al_runs import aulc
 from .floors import FLOOR_WHAT
 from .overlap import selection_overlap
-from .results import SIDE_TITLES, PhaseResult, SideMeasure, SizeReport, TaskResult
+from .results import SIDE_TITLES, PhaseResult, SideMeasure, SizeReport, TaskResult, relative_spread
 
 
 def _fmt_ms(v: float | None) -> str:
@@ -40,6 +40,19 @@ def fmt_times(times_ms: list[float]) -> str:
     if len(times_ms) < 2:
         return _fmt_ms(median)
     return f"{_fmt_ms(median)} ({_fmt_ms(min(times_ms))}–{_fmt_ms(max(times_ms))})"
+
+
+def fmt_spread(times_ms: list[float]) -> str:
+    """How far the fastest and slowest call are from the median, e.g. ``−4 % / +5 %``; – for one call.
+
+    The issue's stability target (within ±20 % over 11 rounds) is read off this cell, for our side
+    and for the floor of the same rounds (which says what the machine itself did meanwhile).
+    """
+    spread = relative_spread(times_ms)
+    if spread is None:
+        return "–"
+    low, high = (round(v * 100) for v in spread)  # an int: a tiny negative shows as +0, not −0
+    return f"{low:+d} % / {high:+d} %".replace("-", "−")
 
 
 def round_ratios(ours: SideMeasure, peers: Sequence[SideMeasure]) -> list[float]:
@@ -86,13 +99,13 @@ def peer_cell(report: SizeReport, strategy: str, phase: PhaseResult, lib: str) -
     return fmt_times(m.times_ms), f"{m.peak_mib:,.1f}", ov, notes
 
 
-def floor_cells(res: TaskResult, ours: SideMeasure | None) -> tuple[str, str]:
-    """(floor time, ours ÷ floor) of the first phase; per round, like the peer ratio."""
+def floor_cells(res: TaskResult, ours: SideMeasure | None) -> tuple[str, str, str]:
+    """(floor time, ours ÷ floor, the floor's spread) of the first phase; per round, like the peer ratio."""
     if not res.floor_ms or ours is None or ours.error or not ours.times_ms:
-        return "–", "–"
+        return "–", "–", "–"
     n = min(len(res.floor_ms), len(ours.times_ms))
     per_round = [ours.times_ms[r] / res.floor_ms[r] for r in range(n) if res.floor_ms[r] > 0]
-    return fmt_times(res.floor_ms), fmt_ratio_range(per_round)
+    return fmt_times(res.floor_ms), fmt_ratio_range(per_round), fmt_spread(res.floor_ms)
 
 
 def size_table_rows(report: SizeReport, libraries: Sequence[str]) -> list[list[str]]:
@@ -102,6 +115,7 @@ def size_table_rows(report: SizeReport, libraries: Sequence[str]) -> list[list[s
             name = phase_row_name(res, phase)
             ours = phase.sides.get("ours")
             notes: list[str] = []
+            ours_spread = "–"
             if ours is None:
                 ours_ms, ours_mem = "–", "–"
             elif ours.error:
@@ -109,10 +123,11 @@ def size_table_rows(report: SizeReport, libraries: Sequence[str]) -> list[list[s
                 notes.append(f"ours error: {ours.error}")
             else:
                 ours_ms, ours_mem = fmt_times(ours.times_ms), f"{ours.peak_mib:,.1f}"
+                ours_spread = fmt_spread(ours.times_ms)
                 notes.extend(f"ours: {n}" for n in ours.notes)
                 if ours.memo_mib is not None:
                     notes.append(f"ours memo {ours.memo_mib:,.2f} MiB")
-            row = [name, ours_ms, ours_mem]
+            row = [name, ours_ms, ours_spread, ours_mem]
             peers: list[SideMeasure] = []
             for lib in libraries:
                 t, mem, ov, more = peer_cell(report, res.strategy, phase, lib)
@@ -128,7 +143,7 @@ def size_table_rows(report: SizeReport, libraries: Sequence[str]) -> list[list[s
             else:
                 fastest = min((m.median_ms for m in peers if m.median_ms is not None), default=None)
                 row.append(_fmt_ratio(fastest, ours.median_ms if ours_ok and ours is not None else None))
-            row += list(floor_cells(res, ours)) if index == 0 else ["–", "–"]
+            row += list(floor_cells(res, ours)) if index == 0 else ["–", "–", "–"]
             if index == 0 and res.floor_ms:
                 notes.append(f"floor: {FLOOR_WHAT[res.strategy]}")
             if phase.phase == "memo reused":
@@ -139,11 +154,18 @@ def size_table_rows(report: SizeReport, libraries: Sequence[str]) -> list[list[s
 
 
 def size_table_headers(libraries: Sequence[str]) -> list[str]:
-    headers = ["strategy", "ours (ms)", "ours peak (MiB)"]
+    headers = ["strategy", "ours (ms)", "ours spread", "ours peak (MiB)"]
     for lib in libraries:
         t = SIDE_TITLES[lib]
         headers += [f"{t} (ms)", f"{t} peak (MiB)", f"overlap {t}"]
-    return [*headers, "fastest peer / ours, per round", "floor (ms)", "ours / floor, per round", "notes"]
+    return [
+        *headers,
+        "fastest peer / ours, per round",
+        "floor (ms)",
+        "ours / floor, per round",
+        "floor spread",
+        "notes",
+    ]
 
 
 def al_table(report: SizeReport, libraries: Sequence[str]) -> tuple[list[str], list[list[str]]]:
