@@ -83,8 +83,23 @@ def environment_fingerprint(device: str) -> dict[str, Any]:
         "platform": f"{platform.system()}-{platform.machine()}",
         "python_implementation": sys.implementation.name,
         "device": device_description(device),
-        "numerics": dict(numerics_identity()),
+        "numerics": numerics_now(),
     }
+
+
+def numerics_now() -> dict[str, str]:
+    """:func:`numerics_identity`, plus numpy's BLAS thread count where that changes the last bits.
+
+    With OpenBLAS's Haswell kernels a product's rounding depends on the thread count
+    (``strategies.blas.thread_count_matters``); elsewhere it does not, and the count stays out, so
+    that results made with any count compare as equal numerics.
+    """
+    from ..strategies import blas
+
+    numerics = dict(numerics_identity())
+    if blas.CPU_BACKEND == "numpy" and blas.thread_count_matters():
+        numerics["numpy_blas_threads"] = str(blas.numpy_blas_threads())
+    return numerics
 
 
 @lru_cache(maxsize=1)

@@ -9,10 +9,13 @@ most of its time in such products, so they all go through :func:`matmul` and :fu
 Where torch's BLAS is the faster one (``gemm_rates`` says), ``ALBENCH_CPU_GEMM=torch`` keeps the
 products in torch; the choice is part of every result's recorded numerics.
 
-The products are the same function of the same inputs on every run: OpenBLAS splits a GEMM over
-threads by output blocks, never along the summed dimension, so the result does not depend on the
-thread count (a test checks it). They may differ from MKL's in the last bits, as any two BLAS
-libraries do; ``provenance`` records both libraries and :data:`CPU_BACKEND`.
+The products are the same function of the same inputs on every run. With OpenBLAS's SkylakeX and
+Sandybridge kernels they do not depend on the thread count either (a test checks it); with its
+Haswell kernels (AVX2 CPUs without AVX-512, AMD Zen 1–3 included) a product's last bits change with
+the thread count. :func:`thread_count_matters` checks which holds, once per process, and where it
+does, every result's numerics record the BLAS thread count, so that a baseline made with another
+count is compared as ``numeric``, not as ``drift``. They may differ from MKL's in the last bits, as
+any two BLAS libraries do; ``provenance`` records both libraries and :data:`CPU_BACKEND`.
 
 Autograd and GPUs keep torch: a product that needs gradients (the head's training objective) or
 that lives on a GPU is a plain torch product.
@@ -21,12 +24,16 @@ A product whose output has a column count that is not a multiple of 16 runs its 
 OpenBLAS's edge kernels, at a lower rate: on the Intel Xeon VM measured, the (10k × 384) @ (384 × 77)
 forward pass took 4.3 ms, and the same product padded with zero columns to 80 took 3.8 ms.
 :func:`addmm_padded` computes the padded product for callers that can use the extra columns (the
-head's softmax, with the padding's logits at −inf). The first columns are the same bits as
-:func:`addmm`'s: each output element is the same dot product in the same order (a test checks it).
+head's softmax, with the padding's logits at −inf). It pads only where the first columns are the
+same bits as :func:`addmm`'s, which a BLAS kernel does not promise: OpenBLAS's SkylakeX and
+Sandybridge kernels give them, its Haswell kernels (AVX2 CPUs, AMD Zen 1–3 included) do not. So the
+first padded product checks it once per process (:func:`padding_is_exact`, about a millisecond) and
+pads only if it holds; padding therefore never changes a result, on any CPU.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 
 import numpy as np
@@ -72,16 +79,82 @@ def _numpy_ok(*tensors: torch.Tensor) -> bool:
 COLUMN_BLOCK = 16
 
 
+def _next_block(n_cols: int) -> int:
+    return -(-n_cols // COLUMN_BLOCK) * COLUMN_BLOCK
+
+
+@functools.cache
+def padding_is_exact() -> bool:
+    """Whether this process's BLAS and torch give the padded forward pass the unpadded bits.
+
+    Checked on random float32 data for every column count from 17 to 31 (each remainder modulo
+    :data:`COLUMN_BLOCK`, so every edge kernel) and 77: the product's first columns over 2,048 rows
+    (above OpenBLAS's small-matrix paths), and the row softmax with the padding's logits at −inf over
+    256 of them. The answer depends only on the libraries and the CPU they dispatch for, never on timing.
+    """
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((2048, 256), dtype=np.float32)
+    blocks = []
+    for n_cols in (*range(COLUMN_BLOCK + 1, 2 * COLUMN_BLOCK), 77):
+        b = np.ascontiguousarray(rng.standard_normal((n_cols, 256), dtype=np.float32) * np.float32(0.1)).T
+        wide_b = np.zeros((256, _next_block(n_cols)), dtype=np.float32)
+        wide_b[:, :n_cols] = b
+        plain, wide = np.matmul(a, b), np.matmul(a, wide_b)
+        if not np.array_equal(plain, wide[:, :n_cols]):
+            return False
+        head = wide[:256].copy()  # the softmax's rounding depends on the row's width only
+        head[:, n_cols:] = -np.inf
+        blocks.append((plain[:256].copy(), head))
+    # the softmaxes after all the products: torch's threads then do not wait for BLAS's to go idle
+    for plain_rows, wide_rows in blocks:
+        padded_softmax = torch.softmax(torch.from_numpy(wide_rows), dim=1)[:, : plain_rows.shape[1]]
+        if not np.array_equal(padded_softmax.numpy(), torch.softmax(torch.from_numpy(plain_rows), dim=1).numpy()):
+            return False
+    return True
+
+
+@functools.cache
+def thread_count_matters() -> bool:
+    """Whether numpy's BLAS gives a product other last bits with one thread than with two.
+
+    Checked once per process on one (4,000 × 384) @ (384 × 77) float32 product, the head's shape, large
+    enough for OpenBLAS to split it over threads. False where ``threadpoolctl`` is missing (unknown).
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - shipped with scikit-learn
+        return False
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((4000, 384), dtype=np.float32)
+    b = rng.standard_normal((384, 77), dtype=np.float32)
+    with threadpool_limits(1, user_api="blas"):
+        one = np.matmul(a, b)
+    with threadpool_limits(2, user_api="blas"):
+        two = np.matmul(a, b)
+    return not np.array_equal(one, two)
+
+
+def numpy_blas_threads() -> int | None:
+    """The thread count numpy's BLAS uses now (``None`` when ``threadpoolctl`` cannot tell)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:  # pragma: no cover - shipped with scikit-learn
+        return None
+    counts = [int(p["num_threads"]) for p in threadpool_info() if p.get("user_api") == "blas"]
+    return counts[0] if counts else None
+
+
 def padded_width(n_cols: int, dtype: torch.dtype = torch.float32) -> int:
     """How many columns :func:`addmm_padded` computes for an output of ``n_cols`` columns.
 
     The next multiple of :data:`COLUMN_BLOCK` for float32 products on the numpy path with at least
-    that many columns; ``n_cols`` itself everywhere else (torch's products and float64 were not
-    measured to gain, and a row softmax over fewer than 16 columns rounds differently when padded).
+    that many columns, where :func:`padding_is_exact`; ``n_cols`` itself everywhere else (torch's
+    products and float64 were not measured to gain, and a row softmax over fewer than 16 columns
+    rounds differently when padded).
     """
     if CPU_BACKEND != "numpy" or dtype != torch.float32 or n_cols < COLUMN_BLOCK or n_cols % COLUMN_BLOCK == 0:
         return n_cols
-    return -(-n_cols // COLUMN_BLOCK) * COLUMN_BLOCK
+    return _next_block(n_cols) if padding_is_exact() else n_cols
 
 
 def matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
