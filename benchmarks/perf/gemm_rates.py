@@ -28,7 +28,7 @@ def _variants(n: int, d: int, c: int, labeled: int) -> list[tuple[str, float, Ca
     """(name, work in GFLOP or GB, callable) for every variant measured."""
     import torch
 
-    from pytest_albench.strategies.blas import padded_width
+    from pytest_albench.strategies.blas import pad_columns, padded_width
 
     rng = np.random.default_rng(0)
     x = rng.standard_normal((n, d), dtype=np.float32)
@@ -40,8 +40,7 @@ def _variants(n: int, d: int, c: int, labeled: int) -> list[tuple[str, float, Ca
     wt_nt = torch.from_numpy(np.ascontiguousarray(w.T)).T  # the head's layout: transpose of a (C, d) block
     ct = torch.from_numpy(centres)
     width = padded_width(c)
-    w_padded = np.zeros((d, width), dtype=np.float32)  # the head's forward pass on CPU (blas.addmm_padded)
-    w_padded[:, :c] = w
+    w_padded = pad_columns(w, width)  # the head's forward pass on CPU (blas.addmm_padded)
     head = 2.0 * n * d * c / 1e9
     dist = 2.0 * n * d * labeled / 1e9
     vec = n * d * 4 / 1e9

@@ -197,11 +197,16 @@ class LogisticHead:
         # narrow C on an Intel CPU; numpy's OpenBLAS runs both layouts at the same rate.
         return w.detach().to(x.dtype).T.contiguous().T, b.detach().to(x.dtype)
 
-    def _logits(self, x: torch.Tensor, w: torch.Tensor | None = None, b: torch.Tensor | None = None) -> torch.Tensor:
-        if self.weight is None:
+    def _params(self, w: torch.Tensor | None, b: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(w, b)``, or the fitted weights and bias for those not given (a ConfigError before a fit)."""
+        if self.weight is None or self.bias is None:
             raise ConfigError("the head must be fitted before it can predict; call fit(x, y) first")
+        return (self.weight if w is None else w), (self.bias if b is None else b)
+
+    def _logits(self, x: torch.Tensor, w: torch.Tensor | None = None, b: torch.Tensor | None = None) -> torch.Tensor:
+        weight, bias = self._params(w, b)
         # blas.addmm: numpy's BLAS outside autograd on CPU (see strategies.blas), torch otherwise
-        return blas.addmm(self.bias if b is None else b, x, self.weight if w is None else w)
+        return blas.addmm(bias, x, weight)
 
     def _proba(self, x: torch.Tensor, w: torch.Tensor | None = None, b: torch.Tensor | None = None) -> torch.Tensor:
         """Row softmax of the logits; on CPU computed over columns padded to the BLAS's width.
@@ -210,10 +215,8 @@ class LogisticHead:
         probabilities are the unpadded ones bit for bit (``tests/test_blas.py``); the result is then
         the (N, C) view of an (N, padded) block, about 15 % faster for 77 classes (``blas.addmm_padded``).
         """
-        if self.weight is None:
-            raise ConfigError("the head must be fitted before it can predict; call fit(x, y) first")
-        weight = self.weight if w is None else w
-        wide = blas.addmm_padded(self.bias if b is None else b, x, weight, fill=float("-inf"))
+        weight, bias = self._params(w, b)
+        wide = blas.addmm_padded(bias, x, weight, fill=float("-inf"))
         return _softmax_rows(wide)[:, : weight.shape[1]]
 
     #: The logits are an affine function of the input, so the logits of a mix of inputs are the

@@ -155,16 +155,9 @@ def _torch_blas(config: str) -> str:
 
 
 def _numpy_blas() -> str:
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:  # pragma: no cover - shipped with scikit-learn
-        return "unknown"
-    import numpy  # noqa: F401  (loads numpy's BLAS so threadpoolctl can see it)
+    from ..strategies.blas import numpy_blas_pool  # imports numpy, whose BLAS threadpoolctl then sees
 
-    pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
-    return (
-        "; ".join(
-            f"{p.get('internal_api')} {p.get('version')} {p.get('architecture') or ''}".strip() for p in pools[:1]
-        )
-        or "unknown"
-    )
+    pool = numpy_blas_pool()
+    if pool is None:
+        return "unknown"
+    return f"{pool.get('internal_api')} {pool.get('version')} {pool.get('architecture') or ''}".strip()

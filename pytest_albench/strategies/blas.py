@@ -83,6 +83,13 @@ def _next_block(n_cols: int) -> int:
     return -(-n_cols // COLUMN_BLOCK) * COLUMN_BLOCK
 
 
+def pad_columns(b: np.ndarray, width: int) -> np.ndarray:
+    """``b`` (d × C) with zero columns appended up to ``width``: the weights of a padded product."""
+    wide = np.zeros((b.shape[0], width), dtype=b.dtype)
+    wide[:, : b.shape[1]] = b
+    return wide
+
+
 @functools.cache
 def padding_is_exact() -> bool:
     """Whether this process's BLAS and torch give the padded forward pass the unpadded bits.
@@ -97,9 +104,7 @@ def padding_is_exact() -> bool:
     blocks = []
     for n_cols in (*range(COLUMN_BLOCK + 1, 2 * COLUMN_BLOCK), 77):
         b = np.ascontiguousarray(rng.standard_normal((n_cols, 256), dtype=np.float32) * np.float32(0.1)).T
-        wide_b = np.zeros((256, _next_block(n_cols)), dtype=np.float32)
-        wide_b[:, :n_cols] = b
-        plain, wide = np.matmul(a, b), np.matmul(a, wide_b)
+        plain, wide = np.matmul(a, b), np.matmul(a, pad_columns(b, _next_block(n_cols)))
         if not np.array_equal(plain, wide[:, :n_cols]):
             return False
         head = wide[:256].copy()  # the softmax's rounding depends on the row's width only
@@ -134,14 +139,20 @@ def thread_count_matters() -> bool:
     return not np.array_equal(one, two)
 
 
-def numpy_blas_threads() -> int | None:
-    """The thread count numpy's BLAS uses now (``None`` when ``threadpoolctl`` cannot tell)."""
+def numpy_blas_pool() -> dict[str, object] | None:
+    """``threadpoolctl``'s description of the first BLAS this process loaded (numpy's); None if unknown."""
     try:
         from threadpoolctl import threadpool_info
     except ImportError:  # pragma: no cover - shipped with scikit-learn
         return None
-    counts = [int(p["num_threads"]) for p in threadpool_info() if p.get("user_api") == "blas"]
-    return counts[0] if counts else None
+    pools: list[dict[str, object]] = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+    return pools[0] if pools else None
+
+
+def numpy_blas_threads() -> int | None:
+    """The thread count numpy's BLAS uses now (``None`` when ``threadpoolctl`` cannot tell)."""
+    pool = numpy_blas_pool()
+    return None if pool is None else int(str(pool["num_threads"]))
 
 
 def padded_width(n_cols: int, dtype: torch.dtype = torch.float32) -> int:
@@ -189,10 +200,8 @@ def addmm_padded(bias: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *, fill: 
     if width == n_cols:
         return addmm(bias, a, b)
     b_np = b.detach().numpy()
-    wide_b = np.zeros((b_np.shape[0], width), dtype=b_np.dtype)
-    wide_b[:, :n_cols] = b_np
     wide_bias = np.full(width, fill, dtype=b_np.dtype)
     wide_bias[:n_cols] = bias.detach().numpy()
-    out = np.matmul(a.detach().numpy(), wide_b)
+    out = np.matmul(a.detach().numpy(), pad_columns(b_np, width))
     out += wide_bias
     return torch.from_numpy(out)

@@ -26,7 +26,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from pytest_albench.strategies.blas import padded_width
+from pytest_albench.strategies.blas import pad_columns, padded_width
 
 from . import adapters as pa
 
@@ -46,8 +46,7 @@ def floor_kernel(strategy: str, cycle: pa.CycleInputs) -> Callable[[], None] | N
         return None
     x = np.ascontiguousarray(cycle.x, dtype=np.float32)
     n_classes = cycle.clf.coef_.shape[0]
-    w = np.zeros((x.shape[1], padded_width(n_classes)), dtype=np.float32)
-    w[:, :n_classes] = cycle.clf.coef_.T
+    w = pad_columns(cycle.clf.coef_.T.astype(np.float32), padded_width(n_classes))
     picks = np.random.default_rng(0).choice(np.flatnonzero(~cycle.labeled), cycle.batch, replace=False)
 
     def logits() -> None:
