@@ -3,6 +3,7 @@ reentrant, released by a dying process, and wired into xdist workers without cha
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import threading
@@ -22,6 +23,7 @@ from pytest_albench.storage.cpu_slots import (
     compute_slot,
     configure_slots,
     configured_slots,
+    helping_place,
     usable_cores,
 )
 
@@ -148,6 +150,34 @@ def test_no_pool_no_wait() -> None:
     assert configured_slots() is None
     with compute_slot(), compute_slot(MODEL_ENCODING):
         pass
+
+
+def test_helper_places_are_slots_minus_one_and_never_wait(tmp_path: Path) -> None:
+    first, second = SlotPool(tmp_path, 2), SlotPool(tmp_path, 2)  # two processes' pools: own open files
+    with first.place("enc", 1) as got_first, second.place("enc", 1) as got_second, second.place("other", 1) as got:
+        assert (got_first, got_second, got) == (True, False, True)  # per name; a taken place is not waited for
+    with second.place("enc", 1) as got_again:
+        assert got_again, "a released place was not free again"
+    with second.place("enc", 0) as none:
+        assert not none
+
+
+@pytest.mark.parametrize("slots, helpers", [(1, 0), (2, 1), (4, 3)])
+def test_helping_place_allows_slots_minus_one_helpers(tmp_path: Path, slots: int, helpers: int) -> None:
+    others = [SlotPool(tmp_path, slots) for _ in range(helpers)]
+    try:
+        configure_slots(tmp_path, slots)
+        with contextlib.ExitStack() as held:
+            taken = [held.enter_context(pool.place("split", slots - 1)) for pool in others]
+            assert all(taken)
+            with helping_place("split") as free:
+                assert not free, f"a helper beyond the {helpers} places of {slots} slots"
+        with helping_place("split") as free:
+            assert free == (helpers > 0)
+    finally:
+        configure_slots(None, 0)
+    with helping_place("split") as free:  # no pool: a core per worker, every waiter may help
+        assert free
 
 
 def test_a_pool_needs_a_slot(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -59,6 +60,9 @@ SHARING_SCRIPT = textwrap.dedent(
     from pytest_albench.embeddings import _embed
 
     log, cache, start_at = Path(sys.argv[1]), sys.argv[2], float(sys.argv[3])
+    if len(sys.argv) > 4:  # as an xdist worker with more workers than cores: SLOTS slots in FOLDER
+        from pytest_albench.storage.cpu_slots import configure_slots
+        configure_slots(Path(sys.argv[4]), int(sys.argv[5]))
     encoded = []
 
     def load(spec, context):
@@ -87,19 +91,25 @@ SHARING_SCRIPT = textwrap.dedent(
 )
 
 
-def test_two_processes_share_one_encoding_and_encode_each_text_once(tmp_path: Path) -> None:
+def _run_sharing(tmp_path: Path, processes: int, *slots: str) -> list[dict[str, Any]]:
+    """``processes`` processes that start together on one encoding (optionally with ``FOLDER SLOTS`` slots)."""
     import time
 
     script = tmp_path / "share.py"
     script.write_text(SHARING_SCRIPT)
     start_at = str(time.time() + 3.0)
-    logs = [tmp_path / f"process-{i}.json" for i in range(2)]
-    processes = [
-        subprocess.Popen([sys.executable, str(script), str(log), str(tmp_path / "cache"), start_at]) for log in logs
+    logs = [tmp_path / f"process-{i}.json" for i in range(processes)]
+    running = [
+        subprocess.Popen([sys.executable, str(script), str(log), str(tmp_path / "cache"), start_at, *slots])
+        for log in logs
     ]
-    for process in processes:
+    for process in running:
         assert process.wait(120) == 0
-    results = [json.loads(log.read_text()) for log in logs]
+    return [json.loads(log.read_text()) for log in logs]
+
+
+def test_two_processes_share_one_encoding_and_encode_each_text_once(tmp_path: Path) -> None:
+    results = _run_sharing(tmp_path, 2)
     encoded = [text for result in results for text in result["encoded"]]
     assert all(result["encoded"] for result in results), "one process encoded nothing: the encoding was not shared"
     assert len(encoded) == len(set(encoded)) == 400 + 40 + 80  # every text once, by one process or the other
@@ -109,6 +119,17 @@ def test_two_processes_share_one_encoding_and_encode_each_text_once(tmp_path: Pa
     for result in results:  # a process that wrote no split only helped: it does not keep the model
         assert result["model_kept"] == (not all(result["hits"].values()))
     assert len(list((tmp_path / "cache").rglob("*.alb"))) == 3  # the chunks were removed
+
+
+def test_with_two_slots_one_process_helps_and_the_third_waits(tmp_path: Path) -> None:
+    """Three processes, two compute slots: the owner and one helper encode the train split; the third
+    process, which would only pay a model load for chunks the other two take anyway, encodes none of it."""
+    results = _run_sharing(tmp_path, 3, str(tmp_path / "slots"), "2")
+    encoded = [text for result in results for text in result["encoded"]]
+    assert len(encoded) == len(set(encoded)) == 400 + 40 + 80  # still every text once
+    encoded_train = [any(t.startswith("text ") for t in result["encoded"]) for result in results]
+    assert sum(encoded_train) == 2, f"processes that encoded train texts: {encoded_train} (owner + one helper)"
+    assert results[0]["train"] == results[1]["train"] == results[2]["train"]
 
 
 def test_where_an_encoding_is_not_shared(tmp_path: Path) -> None:

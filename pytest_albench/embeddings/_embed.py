@@ -24,7 +24,7 @@ import numpy as np
 from ..data import SPLIT_NAMES, Split, TextDataset
 from ..errors import ConfigError, EmbeddingError
 from ..storage.cache import ArrayCache, CacheKey, Fetched, resolve_cache_dir
-from ..storage.cpu_slots import HELPING, LIGHT_ENCODING, MODEL_ENCODING, compute_slot
+from ..storage.cpu_slots import HELPING, LIGHT_ENCODING, MODEL_ENCODING, compute_slot, helping_place
 from ._backends import Backend, BatchEncoder, LoadContext, get_backend
 from ._spec import EncoderSpec, get_encoder_spec
 from ._transforms import SEPARATOR, TRANSFORM_VERSION, Transform, apply_transforms, parse_embedding_name
@@ -175,10 +175,15 @@ def device_slot(device: str, cache_root: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _load_key(spec: EncoderSpec, context: LoadContext) -> tuple[Any, ...]:
+    """What makes two loads of a model the same model (its key in :data:`_LOADED`)."""
+    return (spec, id(spec.function), context.device, context.trust_remote_code, context.cache_dir)
+
+
 def _load(spec: EncoderSpec, backend: Backend, context: LoadContext) -> BatchEncoder:
     if backend.fits_on_train:  # fitted on this dataset's train split: never shared
         return backend.load(spec, context)
-    key = (spec, id(spec.function), context.device, context.trust_remote_code, context.cache_dir)
+    key = _load_key(spec, context)
     if key not in _LOADED:
         _LOADED.clear()  # release the previous model before loading the next
         _LOADED[key] = backend.load(spec, context)
@@ -216,6 +221,11 @@ class _LazyEncoder:
     def loaded(self) -> bool:
         """Whether this call loaded (or reused) the model, i.e. encoded something."""
         return self._encode is not None
+
+    @property
+    def in_memory(self) -> bool:
+        """Whether encoding now costs no model load: loaded by this call, or kept from an earlier one."""
+        return self.loaded or _load_key(self.spec, self.context) in _LOADED
 
     def close(self) -> None:
         """Give the device slot back (the next process's encoder may load)."""
@@ -478,7 +488,12 @@ class _SplitEncoding:
         with bar:
             fetched = cache.try_compute(key, own, meta=meta)
             if fetched is None:  # another process owns it (or the cache cannot be shared): help, then wait
-                take_free_chunks(HELPING)
+                # a helper pays a model load first: only as many as can compute beside the owner, and any
+                # process that has the model already (storage/cpu_slots.py, "Helpers are few")
+                place = contextlib.nullcontext(True) if self.encode.in_memory else helping_place(key.digest)
+                with place as may_help:
+                    if may_help:
+                        take_free_chunks(HELPING)
                 fetched = cache.get_or_compute(key, own, meta=meta)
         if not fetched.hit:
             remove_chunks()

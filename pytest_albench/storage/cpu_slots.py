@@ -18,6 +18,11 @@ its own level's gate shared while it waits, and takes a free slot only when it c
 level's gate exclusively, i.e. when nobody of a higher level waits. On systems without ``fcntl``
 (Windows) and in a process that was not configured, a slot is taken at once and means nothing.
 
+Helpers are few: each one first loads the encoder's model (seconds of CPU), and with N slots at most
+N − 1 of them can compute beside the owner. So a process helps only while it holds one of the N − 1
+*helper places* of that encoding (:func:`helping_place`, ``help-<name>-<i>.lock``, taken without
+waiting), or when it already has the model in memory; the others wait for the encoding.
+
 Deadlock rule: a process never waits for a cache entry's lock while it holds a slot. An encoder waits
 for a slot while it holds its cache entry's lock; so an AL case must have its problem (embeddings)
 before it takes a slot (the plugin builds it first), and the slot is reentrant: an encoding inside a
@@ -48,6 +53,7 @@ __all__ = [
     "compute_slot",
     "configure_slots",
     "configured_slots",
+    "helping_place",
     "usable_cores",
 ]
 
@@ -99,6 +105,24 @@ class SlotPool:
                 fcntl.flock(handle, fcntl.LOCK_UN)
                 handle.close()
 
+    @contextlib.contextmanager
+    def place(self, name: str, places: int) -> Iterator[bool]:
+        """Hold one of ``places`` places named ``name`` if one is free (True), else take none (False).
+
+        Never waits, so it can be asked for while a cache lock or a slot is held.
+        """
+        if fcntl is None:  # no locks (Windows): the slots mean nothing either
+            yield True
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        handle = self._free_file(f"help-{name}", places)
+        try:
+            yield handle is not None
+        finally:
+            if handle is not None:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+                handle.close()
+
     def _acquire(self, priority: int) -> IO[bytes]:
         self.folder.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
@@ -130,8 +154,12 @@ class SlotPool:
 
     def _free_slot(self) -> IO[bytes] | None:
         """The first free slot's file, locked; None when every slot is taken."""
-        for index in range(self.slots):
-            handle = open(self.folder / f"slot-{index}.lock", "a+b")  # noqa: SIM115 - held by the caller
+        return self._free_file("slot", self.slots)
+
+    def _free_file(self, stem: str, count: int) -> IO[bytes] | None:
+        """The first of ``<stem>-0.lock`` .. ``<stem>-<count − 1>.lock`` that is free, locked; else None."""
+        for index in range(count):
+            handle = open(self.folder / f"{stem}-{index}.lock", "a+b")  # noqa: SIM115 - held by the caller
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -153,6 +181,22 @@ def configure_slots(folder: Path | None, slots: int) -> None:
 def configured_slots() -> SlotPool | None:
     """This process's pool, or None when it takes no slots."""
     return _POOL
+
+
+@contextlib.contextmanager
+def helping_place(name: str) -> Iterator[bool]:
+    """Whether this process may help with encoding ``name`` now: one of its pool's slots − 1 places.
+
+    True, holding a place for the body, while fewer than slots − 1 processes help with ``name``; False
+    when they are all taken (and with one slot: a helper could only take the owner's core). Without a
+    pool (no more workers than cores) every waiting process has a core of its own and may help.
+    """
+    pool = _POOL
+    if pool is None:
+        yield True
+        return
+    with pool.place(name, pool.slots - 1) as free:
+        yield free
 
 
 @contextlib.contextmanager
