@@ -100,11 +100,16 @@ class OursAdapter:
 
     def select(self, state: dict[str, Any], cycle: pa.CycleInputs, seed: int) -> np.ndarray:
         rng = np.random.default_rng(seed)
-        inputs = self._inputs(self.x, self.labeled.clone(), self.known.clone(), cycle.n_classes, memo=state)
-        self._fill_needs(inputs, self.spec.needs, self.head, self.x, self.n_samples, rng)
+        inputs = self.filled_inputs(state, cycle, rng)
         picked = self._query(self.spec, inputs, cycle.batch, rng, self.params)
         self.sync()
         return np.asarray(picked, dtype=np.int64)
+
+    def filled_inputs(self, state: dict[str, Any], cycle: pa.CycleInputs, rng: np.random.Generator) -> Any:
+        """The ``QueryInputs`` a cycle hands the strategy, its needs computed from the bound head."""
+        inputs = self._inputs(self.x, self.labeled.clone(), self.known.clone(), cycle.n_classes, memo=state)
+        self._fill_needs(inputs, self.spec.needs, self.head, self.x, self.n_samples, rng)
+        return inputs
 
     def accuracy(self, x_test: Any, y_test: np.ndarray) -> float:
         pred = self.head.predict_proba(x_test).argmax(dim=1).cpu().numpy()

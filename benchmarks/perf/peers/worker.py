@@ -37,8 +37,6 @@ def _thread_limits(threads: int | None) -> Any:
 
 def _load_scaled_pool(pool_path: str) -> tuple[np.ndarray, np.ndarray, int, float]:
     """The pool the parent wrote, times the loop's ``feature_scale`` (one scalar, the same for every side)."""
-    from pytest_albench.engine.loop import feature_scale
-
     with np.load(pool_path) as data:
         x_raw, y, n_classes = data["x"], data["y"].astype(np.int64), int(data["n_classes"])
     missing = sorted(set(range(n_classes)) - set(np.unique(y).tolist()))
@@ -47,9 +45,27 @@ def _load_scaled_pool(pool_path: str) -> tuple[np.ndarray, np.ndarray, int, floa
             f"the pool of {len(y)} rows has no point of classes {missing[:10]}; "
             "use a larger size (every class needs a labeled point)"
         )
-    scale = feature_scale(x_raw)
-    x = np.ascontiguousarray(x_raw, dtype=np.float32) * np.float32(scale)  # as the loop does
+    x, scale = scale_pool(x_raw)
     return x, y, n_classes, scale
+
+
+def scale_pool(x_raw: np.ndarray) -> tuple[np.ndarray, float]:
+    """The pool as contiguous float32 times the loop's ``feature_scale``, and that scale."""
+    from pytest_albench.engine.loop import feature_scale
+
+    scale = feature_scale(x_raw)
+    return np.ascontiguousarray(x_raw, dtype=np.float32) * np.float32(scale), scale  # as the loop does
+
+
+def build_cycle(
+    x: np.ndarray, y: np.ndarray, n_classes: int, scale: float, per_class: int, seed: int, batch: int, lr_max_iter: int
+) -> tuple[pa.CycleInputs, str]:
+    """The cycle every side is timed on: ``per_class`` seeded labels per class and the fitted
+    scikit-learn head; also the head's convergence note."""
+    labeled = np.zeros(len(y), dtype=bool)
+    labeled[labeled_per_class(y, per_class, seed)] = True
+    clf, lr_note = fit_logistic(x, labeled, y, lr_max_iter)
+    return pa.CycleInputs(x, labeled, y, n_classes, clf, batch, scale), lr_note
 
 
 def _make_adapters(task: PeerTask, base: pa.CycleInputs) -> dict[str, Any]:
@@ -91,10 +107,7 @@ def run_peer_task(task: PeerTask) -> TaskResult:
     warm_torch(task.device)
 
     x, y, n_classes, scale = _load_scaled_pool(task.pool_path)
-    labeled = np.zeros(len(y), dtype=bool)
-    labeled[labeled_per_class(y, task.per_class, task.seed)] = True
-    clf, lr_note = fit_logistic(x, labeled, y, task.lr_max_iter)
-    base = pa.CycleInputs(x, labeled, y, n_classes, clf, task.batch, scale)
+    base, lr_note = build_cycle(x, y, n_classes, scale, task.per_class, task.seed, task.batch, task.lr_max_iter)
     result = TaskResult(task.strategy, len(y), x.shape[1], n_classes, [], notes=[lr_note], settings=task.settings)
     adapters = _make_adapters(task, base)
     measure_sides(task, adapters, base, result)
