@@ -148,6 +148,17 @@ def test_lbfgs_stops_at_once_at_an_optimum_and_reports_its_work() -> None:
     assert 1 <= result.n_iter <= 200 and result.n_evals >= result.n_iter and result.loss < result.initial_loss
 
 
+@pytest.mark.parametrize(
+    "dtypes",
+    [(torch.float16,), (torch.bfloat16,), (torch.float32, torch.float64)],
+    ids=["float16", "bfloat16", "mixed"],
+)
+def test_lbfgs_refuses_dtypes_whose_rounding_it_does_not_reproduce(dtypes: tuple[torch.dtype, ...]) -> None:
+    params = [torch.ones(3, dtype=dt, requires_grad=True) for dt in dtypes]
+    with pytest.raises(ValueError, match=r"one dtype, float32 or float64.*convert"):
+        minimize_lbfgs(lambda: sum((p.float() ** 2).sum() for p in params), params)  # type: ignore[arg-type, return-value]
+
+
 def _torch_logistic_solve(
     head: LogisticHead, x: torch.Tensor, y: torch.Tensor, start: tuple[torch.Tensor, torch.Tensor] | None
 ):
