@@ -35,6 +35,7 @@ import numpy as np
 
 from .common.machine import machine_lines, warm_torch
 from .common.pools import add_data_options
+from .peers.cli import add_cycle_options
 
 DEFAULT_STRATEGIES = ("least_confidence", "margin", "entropy", "coreset", "badge")
 CENSUS_HEADERS = ["strategy", "values", "subnormal (terms: or underflowed)", "of", "smallest nonzero |value|"]
@@ -170,10 +171,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m benchmarks.perf.subnormals", description=__doc__.split("\n\n")[0])
     p.add_argument("--strategies", nargs="+", default=list(DEFAULT_STRATEGIES))
     p.add_argument("--rounds", type=int, default=11, help="alternating rounds, one call per mode each")
-    p.add_argument("--batch", type=int, default=100, help="query size")
-    p.add_argument("--per-class", type=int, default=10, help="labeled points per class before the query")
-    p.add_argument("--seed", type=int, default=0, help="labeled set and synthetic pool seed")
-    p.add_argument("--lr-max-iter", type=int, default=1000, help="max_iter of the LogisticRegression (lbfgs)")
+    add_cycle_options(p, seed_help="labeled set and synthetic pool seed")
     data = p.add_argument_group("pool")
     add_data_options(data)
     data.add_argument("--synthetic-rows", type=int, default=10_000, help="rows of a synthetic pool")

@@ -58,6 +58,16 @@ def _size_list(text: str) -> list[int | str]:
     return out
 
 
+def add_cycle_options(p: argparse.ArgumentParser, seed_help: str) -> None:
+    """The options of the cycle every side is timed on (``worker.build_cycle``): query size, labels
+    per class, seed and the scikit-learn head's iteration cap. Shared with the probes that time the
+    same cycle, so their defaults cannot drift apart."""
+    p.add_argument("--batch", type=int, default=100, help="query size")
+    p.add_argument("--per-class", type=int, default=10, help="labeled points per class before the query")
+    p.add_argument("--seed", type=int, default=0, help=seed_help)
+    p.add_argument("--lr-max-iter", type=int, default=1000, help="max_iter of the LogisticRegression (lbfgs)")
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     from pytest_albench.strategies import strategy_names
 
@@ -128,10 +138,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         metavar="GIB",
         help="skip a peer whose extrapolated (or a-priori) peak memory exceeds this",
     )
-    p.add_argument("--batch", type=int, default=100, help="query size")
-    p.add_argument("--per-class", type=int, default=10, help="labeled points per class before the query")
-    p.add_argument("--seed", type=int, default=0, help="labeled set, subsample/tiling and call seeds")
-    p.add_argument("--lr-max-iter", type=int, default=1000, help="max_iter of the LogisticRegression (lbfgs)")
+    add_cycle_options(p, seed_help="labeled set, subsample/tiling and call seeds")
     p.add_argument("--n-samples", type=int, default=8, help="sampled_proba passes (only strategies that need it)")
     al = p.add_argument_group("short AL runs (randomised strategies, at the whole-pool size only)")
     al.add_argument("--al-cycles", type=int, default=5, help="queries per AL run; 0 turns the AL runs off")
