@@ -91,3 +91,8 @@ NO_PLOTS = "none"
 #: ``albench-report --format`` values and the page files each writes.
 PAGE_FORMATS: dict[str, tuple[str, ...]] = {"md": ("md",), "html": ("html",), "both": ("md", "html")}
 DEFAULT_PAGE_FORMAT = "both"
+
+
+#: How a torch device may be spelled on the command line (``--albench-device``, ``albench-advise
+#: --device``): checked at start-up, before torch is imported; whether that GPU exists is checked later.
+DEVICE_PATTERN = r"^(auto|cpu|cuda|cuda:\d+)$"

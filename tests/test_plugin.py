@@ -56,7 +56,7 @@ class TestOptions:
             (["--albench-profile=huge"], "*--albench-profile: invalid value 'huge'*smoke*"),
             (["--albench-seeds=x"], "*--albench-seeds: cannot parse 'x'*"),
             (["--albench-compare=maybe"], "*--albench-compare: invalid value*"),
-            (["--albench-alpha=2"], "*--albench-alpha: 2.0 must lie in*"),
+            (["--albench-alpha=2"], "*--albench-alpha: '2' must lie strictly between 0 and 1*"),
         ],
     )
     def test_bad_values_are_usage_errors(self, pytester: pytest.Pytester, args: list[str], message: str) -> None:
@@ -72,6 +72,8 @@ class TestOptions:
         pytester.makeini("[pytest]\nalbench_data_dir = data\n")
         pytester.makepyfile("def test_nothing(): pass")
         sub = pytester.mkdir("sub")
+        pytester.mkdir("data")
+        (sub / "mine").mkdir()  # both must exist: a data dir that does not is refused at start-up
         monkeypatch.chdir(sub)
         ini_args = ("-c", str(pytester.path / "tox.ini"), "--rootdir", str(pytester.path))
         from_ini = pytester.runpytest(*ini_args, str(pytester.path))

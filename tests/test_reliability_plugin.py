@@ -58,19 +58,19 @@ def test_read_only_baseline_folder_with_update_all_loses_no_result(
     assert _files(folder) == before  # nothing stored was lost or changed
 
 
-def test_unwritable_json_path_still_writes_the_csv_and_passes(pytester: pytest.Pytester) -> None:
+def test_an_unwritable_json_path_is_refused_before_any_case_runs(pytester: pytest.Pytester) -> None:
     _grid(pytester, ONE_CASE)
     locked = pytester.path / "locked"
     locked.mkdir()
     (locked / "old.json").write_text('{"kept": true}\n')
     with read_only(locked):
         result = run(pytester, "-p", "no:xdist", f"--albench-json={locked / 'old.json'}", "--albench-csv=rows.csv")
-    assert result.ret == 0
-    text = result.stdout.str()
-    assert "Traceback" not in text
-    assert f"the results JSON could not be written to {locked / 'old.json'}" in text
-    assert "Pass a writable path" in text
-    assert (pytester.path / "rows.csv").read_text().startswith("case_id")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert f"--albench-json: {locked / 'old.json'} cannot be written: no permission to create files in {locked}" in (
+        result.stderr.str()
+    )
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+    assert not (pytester.path / "rows.csv").exists()  # refused at start-up: no case ran, nothing was written
     assert (locked / "old.json").read_text() == '{"kept": true}\n'
 
 
@@ -95,9 +95,11 @@ def test_a_results_file_that_cannot_be_written_keeps_the_journal(pytester: pytes
     _grid(pytester, ONE_CASE)
     pytester.makeconftest(DISK_FULL)
     (pytester.path / "out.json").write_text('{"older": true}\n')  # an older results file at that path
-    result = run(pytester, "-p", "no:xdist", "--albench-json=out.json")
+    result = run(pytester, "-p", "no:xdist", "--albench-json=out.json", "--albench-csv=rows.csv")
     assert result.ret == 0
     assert "the results JSON could not be written" in result.stdout.str()
+    assert "Traceback" not in result.stdout.str()
+    assert (pytester.path / "rows.csv").read_text().startswith("case_id")  # the other output still came
     journal = pytester.path / "out.json.partial.jsonl"
     assert "this session's results are kept in" in result.stdout.str()
     assert _journal_cases(journal) == 1  # the session's only copy of its results survives

@@ -478,3 +478,68 @@ def test_a_shard_whose_cases_are_all_skipped_is_complete_and_merges(
     assert sorted(counts) == [0, 1]  # the skipped pair's shard wrote its (empty) results file too
     assert main(["--merge", str(tmp_path / "out")]) == 0
     assert "merged 2 shard(s)" in capsys.readouterr().out
+
+
+TWO_PAIRS_FILE = """
+import pytest
+
+SMALL = dict(max_pool=100, max_test=100, cycles=1, initial_pool_size=10, query_size=10)
+
+@pytest.mark.parametrize("dataset,embedding", [("bbc_news", "tfidf-lsa"), ("bbc_news", "tfidf-lsa-x")])
+def test_al(albench, dataset, embedding):
+    albench(dataset, "tfidf-lsa", "random", seeds=(0,), **SMALL)
+"""
+
+
+def test_the_embedding_stage_or_an_empty_selection_never_replaces_a_shards_results(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The documented workflow embeds first (``--albench-embed-only``), then runs the same command: the
+    stage must not write the shard's results file, and a ``-k`` that selects nothing must not either."""
+    (tmp_path / "suite").mkdir()
+    (tmp_path / "suite" / "test_grid.py").write_text(TWO_PAIRS_FILE)
+    out = tmp_path / "out"
+
+    def shard(k: int, *extra: str) -> tuple[int, str]:
+        return _wait(
+            _pytest(
+                tmp_path,
+                f"--albench-shard={k}/2",
+                "--albench-compare=off",
+                f"--albench-json={out / f's{k}.json'}",
+                *extra,
+            )
+        )[0]
+
+    for k in range(2):
+        rc, printed = shard(k)
+        assert rc == 0, printed[-2000:]
+    before = {k: (out / f"s{k}.json").read_bytes() for k in range(2)}
+    rc, printed = shard(0, "--albench-embed-only")
+    assert rc == 0, printed[-2000:]
+    rc, printed = shard(1, "-k", "nothing_matches")
+    assert rc == pytest.ExitCode.NO_TESTS_COLLECTED, printed[-2000:]
+    assert {k: (out / f"s{k}.json").read_bytes() for k in range(2)} == before
+    assert main(["--merge", str(out)]) == 0
+    capsys.readouterr()
+
+    # a shard file that lists a case it holds no result for (nor a skip, nor a failure) is incomplete
+    document = json.loads(before[0])
+    document["cases"] = []
+    (out / "s0.json").write_text(json.dumps(document))
+    assert main(["--merge", str(out)]) != 0
+    assert "holds no result for 1 of its 1 case(s)" in capsys.readouterr().err
+
+
+def test_a_scheduler_shard_of_a_session_without_albench_cases_runs_every_test(pytester: pytest.Pytester) -> None:
+    """The plugin is loaded by every pytest run of its environment: a Slurm array task running some other
+    project's tests must not drop them as "the other shards' ones"."""
+    pytester.makepyfile(test_plain="def test_a():\n    pass\n\ndef test_b():\n    assert False\n")
+    env = {"SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_COUNT": "4", "ALBENCH_SHARD": ""}
+    for key, value in env.items():
+        pytester._monkeypatch.setenv(key, value)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly")
+    result.assert_outcomes(passed=1, failed=1)
+    # an explicit shard keeps the rule: tests that are not albench cases run in shard 0 only
+    explicit = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly", "--albench-shard=1/4")
+    explicit.assert_outcomes()

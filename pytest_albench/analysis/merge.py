@@ -117,6 +117,15 @@ def _shard_problems(f: ResultsFile, index: int, count: int) -> list[str]:
             f"{label} is incomplete: {len(unfinished)} of its {len(expected)} case(s) never ran "
             f"(e.g. {unfinished[0]}); the session was interrupted — rerun that shard"
         )
+    if "skipped" in shard:  # files of older versions do not list their skipped cases
+        accounted = {c["nodeid"] for c in f.cases} | set(shard["skipped"]) | set(f.missing) | set(unfinished)
+        silent = sorted(expected - accounted)
+        if silent:
+            problems.append(
+                f"{label} holds no result for {len(silent)} of its {len(expected)} case(s) (e.g. {silent[0]}), "
+                "which neither failed nor were skipped: was it written by an --albench-embed-only run, or edited? "
+                "Rerun that shard"
+            )
     strangers = [c["nodeid"] for c in f.cases if c["nodeid"] not in expected]
     if strangers:
         problems.append(

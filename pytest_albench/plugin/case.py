@@ -7,6 +7,9 @@ controller, with or without xdist, gathers tables and writes files.
 
 from __future__ import annotations
 
+import math
+import numbers
+import operator
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -55,8 +58,9 @@ class AlbenchRunner:
         node = self._request.node
         marker = node.get_closest_marker("albench")
         marked = dict(marker.kwargs) if marker else {}
-        judge = {k: marked.pop(k) for k in JUDGE_KEYS if k in marked}
-        seeds = tuple(seeds if seeds is not None else marked.pop("seeds", self._settings.seeds))
+        judge = checked_judge_settings({k: marked.pop(k) for k in JUDGE_KEYS if k in marked})
+        given = seeds if seeds is not None else marked.pop("seeds", None)
+        seeds = self._settings.seeds if given is None else case_seeds(given)
         marked.pop("seeds", None)
         run_overrides = {**self._settings.profile_defaults, **marked, **overrides}
         run_overrides.setdefault("protocol", self._settings.protocol)  # a case's own protocol wins
@@ -188,6 +192,48 @@ class AlbenchRunner:
         case["write_baseline"] = write
         if verdict.status in settings.fail_on and not write:
             pytest.fail(f"[albench {verdict.status}] {case['case_id']}: {verdict.message}", pytrace=False)
+
+
+def case_seeds(value: Any) -> tuple[int, ...]:
+    """A case's ``seeds=`` (marker or call) read as ``--albench-seeds`` reads its value: a string in the
+    option's forms ('0-4', '0,1,2'), one integer, or integers; sorted, each seed once (a seed given twice
+    would be run and counted twice). A ConfigError for anything else."""
+    from .options import parse_seeds
+
+    where = "seeds="
+    if isinstance(value, str):
+        try:
+            return parse_seeds(value, "seeds")
+        except pytest.UsageError as exc:
+            raise ConfigError(str(exc)) from None
+    try:
+        items = [value] if hasattr(value, "__index__") else list(value)
+        if any(isinstance(seed, bool) for seed in items):
+            raise TypeError
+        seeds = [operator.index(seed) for seed in items]
+    except TypeError:
+        raise ConfigError(
+            f"{where}{value!r}: give non-negative integers, e.g. seeds=(0, 1, 2) or seeds='0-4'"
+        ) from None
+    if any(seed < 0 for seed in seeds):
+        raise ConfigError(f"{where}{value!r}: seeds must not be negative")
+    return tuple(sorted(set(seeds)))
+
+
+def checked_judge_settings(judge: dict[str, Any]) -> dict[str, Any]:
+    """The marker's ``tolerance`` and ``alpha``, checked as their options are: a tolerance in [0, 1], a
+    significance level strictly between 0 and 1 (``test`` is checked by the comparison itself)."""
+    for key, low_open, high_open in (("tolerance", False, False), ("alpha", True, True)):
+        if key not in judge:
+            continue
+        value = judge[key]
+        number = float(value) if isinstance(value, numbers.Real) and not isinstance(value, bool) else math.nan
+        inside = (number > 0 if low_open else number >= 0) and (number < 1 if high_open else number <= 1)
+        if not inside:
+            bounds = "strictly between 0 and 1 (e.g. 0.05)" if high_open else "a number in [0, 1] (0.01 = 1 point)"
+            raise ConfigError(f"@pytest.mark.albench({key}={value!r}): must be {bounds}")
+        judge[key] = number
+    return judge
 
 
 def _case_id(node: pytest.Item) -> str:

@@ -88,7 +88,7 @@ class Controller:
         for folder in folders:
             remove_stale_temp_files(folder)
         if self.settings.json_path:
-            from ..storage.journal import ResultsJournal, journal_path
+            from ..storage.journal import JournalError, ResultsJournal, journal_path, keep_earlier_journal
 
             header = {
                 "profile": self.settings.profile,
@@ -96,7 +96,21 @@ class Controller:
                 "started": time.time(),
                 "collected": nodeids,
             }
-            self.journal = ResultsJournal(journal_path(self.settings.json_path), header)
+            path = journal_path(self.settings.json_path)
+            try:
+                kept = keep_earlier_journal(path)
+            except (OSError, JournalError) as exc:  # never write over it: this session goes without a journal
+                self.state.warnings.append(
+                    f"the journal {path} of an earlier, interrupted session could not be moved aside ({exc}); it is "
+                    f"left as it was and this session keeps no journal. albench-report {path} builds its report"
+                )
+                return
+            if kept is not None:
+                self.state.warnings.append(
+                    f"an interrupted session's results journal was at {path}; it is kept as {kept} "
+                    f"(albench-report {kept} builds its report)"
+                )
+            self.journal = ResultsJournal(path, header)
 
     # ------------------------------------------------------------------------------ reports
 
@@ -227,7 +241,7 @@ class Controller:
             lines += gate_lines(state.gate)
         lines += [f"albench: {note}" for note in state.notes]
         if state.written:
-            lines.append(f"albench: wrote {len(state.written)} baseline file(s)")
+            lines.append(f"albench: wrote {len(set(state.written))} baseline file(s)")
         lines += [f"albench: WARNING: {warning}" for warning in state.warnings]
         lines += output_lines
         if self.journal is not None:
@@ -236,6 +250,11 @@ class Controller:
             else:  # keep it: it is then the only file with this session's results
                 self.journal.close()
                 lines.append(f"albench: this session's results are kept in {self.journal.path}")
+        elif settings.json_path and state.cases and RESULTS_JSON not in written:
+            lines.append(
+                "albench: WARNING: neither the results JSON nor its journal could be written: this session's "
+                "results are in no file"
+            )
         if state.cases:
             try:
                 lines += grid_report_lines(settings, state.cases, state.missing, summary)

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Generator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from .controller import Controller, SessionState, grid_report_lines
 from .options import AlbenchSettings, add_options, resolve_settings
+from .paths import check_paths
 from .progress import InlineProgress, ProgressSink
 from .requirements import register_requirements
 from .shard import register_shard
@@ -58,6 +60,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[STATE_KEY].workers = workers
     else:
         _check_device(config.stash[SETTINGS_KEY].device)  # once, at start-up, before any case (xdist too)
+        check_paths(settings)  # outputs, data and cache folders: before hours of work, not after
         controller = Controller(config, config.stash[SETTINGS_KEY], config.stash[STATE_KEY], CASE_MARKER)
         config.pluginmanager.register(controller, "albench-controller")
 
@@ -77,10 +80,31 @@ def pytest_report_header(config: pytest.Config) -> str:
     return config.stash[SETTINGS_KEY].header()
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    files = set()
     for item in items:
         if "albench" in getattr(item, "fixturenames", ()):
             item.add_marker(CASE_MARKER)
+            files.add(Path(str(item.path)))
+    _check_baseline_folders(config.stash[SETTINGS_KEY], files)
+
+
+def _check_baseline_folders(settings: AlbenchSettings, test_files: set[Path]) -> None:
+    """Two test files must never share a baseline folder: one's baselines would overwrite the other's, and
+    each would be judged against the other's. Under ``--albench-baseline-dir`` the folder is named after
+    the file's name alone, so ``a/test_x.py`` and ``b/test_x.py`` would."""
+    if not settings.baseline_dir or (settings.compare == "off" and settings.update == "none"):
+        return
+    owners: dict[Path, Path] = {}
+    for path in sorted(test_files):
+        folder = settings.baseline_dir_for(path)
+        if folder in owners:
+            raise pytest.UsageError(
+                f"--albench-baseline-dir: {owners[folder]} and {path} would share the baseline folder {folder} "
+                "(it is named after the test file's name); rename one of the files, or run them in separate "
+                "sessions with different --albench-baseline-dir"
+            )
+        owners[folder] = path
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

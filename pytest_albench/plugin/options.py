@@ -11,6 +11,7 @@ object is built only when a case is judged.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from ..choices import (
     DEFAULT_PAIRED_TEST,
     DEFAULT_PLOT_FORMAT,
     DEFAULT_PROTOCOL,
+    DEVICE_PATTERN,
     PAIRED_TESTS,
     PLOT_FORMATS,
     PROTOCOL_SUMMARIES,
@@ -174,7 +176,12 @@ def add_options(parser: pytest.Parser) -> None:
     )
 
 
-def parse_seeds(text: str) -> tuple[int, ...]:
+#: More seeds than this per case is a typo ('0-100000000' for '0-10'), not a plan: each seed is a whole AL
+#: run of every case, and even collecting a range that large takes minutes and gigabytes.
+MAX_SEEDS = 1000
+
+
+def parse_seeds(text: str, name: str = "--albench-seeds") -> tuple[int, ...]:
     """'0,1,2' or '0-4' or '3,7-9' → sorted unique seeds; raises UsageError with the accepted forms."""
     seeds: set[int] = set()
     try:
@@ -182,16 +189,23 @@ def parse_seeds(text: str) -> tuple[int, ...]:
             if not part:
                 continue
             if "-" in part[1:]:
-                lo, hi = part.split("-", 1)
-                if int(hi) < int(lo):
+                lo, hi = (int(end) for end in part.split("-", 1))
+                if hi < lo:
                     raise ValueError
-                seeds.update(range(int(lo), int(hi) + 1))
+                if hi - lo + 1 > MAX_SEEDS:
+                    raise pytest.UsageError(
+                        f"{name}: {part!r} is {hi - lo + 1:,} seeds, more than {MAX_SEEDS:,}; did you mean a "
+                        "shorter range (e.g. '0-9')?"
+                    )
+                seeds.update(range(lo, hi + 1))
             else:
                 seeds.add(int(part))
+            if len(seeds) > MAX_SEEDS:
+                raise pytest.UsageError(f"{name}: {text!r} holds more than {MAX_SEEDS:,} seeds")
     except ValueError:
-        raise pytest.UsageError(f"--albench-seeds: cannot parse {text!r}; use e.g. '0,1,2' or '0-4'") from None
+        raise pytest.UsageError(f"{name}: cannot parse {text!r}; use e.g. '0,1,2' or '0-4'") from None
     if not seeds or min(seeds) < 0:
-        raise pytest.UsageError(f"--albench-seeds: need at least one non-negative seed, got {text!r}")
+        raise pytest.UsageError(f"{name}: need at least one non-negative seed, got {text!r}")
     return tuple(sorted(seeds))
 
 
@@ -222,18 +236,38 @@ def _seconds(name: str, value: str) -> float:
         number = float(value)
     except ValueError:
         raise pytest.UsageError(f"--albench-{name}: {value!r} is not a number of seconds") from None
+    if math.isnan(number):
+        raise pytest.UsageError(f"--albench-{name}: {value!r} is not a number of seconds")
     if not number >= 0:
         raise pytest.UsageError(f"--albench-{name}: {number} must not be negative")
     return number
 
 
 def _probability(name: str, value: str, upper: float = 1.0) -> float:
+    """A tolerance in [0, upper]."""
     try:
         number = float(value)
     except ValueError:
         raise pytest.UsageError(f"--albench-{name}: {value!r} is not a number") from None
+    if not math.isfinite(number):
+        raise pytest.UsageError(f"--albench-{name}: {value!r} is not a finite number")
     if not 0.0 <= number <= upper:
         raise pytest.UsageError(f"--albench-{name}: {number} must lie in [0, {upper}]")
+    return number
+
+
+def _level(name: str, value: str) -> float:
+    """A significance level, in the open interval (0, 1): at 0 the gate could never flag a regression,
+    at 1 it would flag every case."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise pytest.UsageError(f"--albench-{name}: {value!r} is not a number") from None
+    if not 0.0 < number < 1.0:
+        raise pytest.UsageError(
+            f"--albench-{name}: {value!r} must lie strictly between 0 and 1 (e.g. 0.05); at 0 no regression "
+            "could ever be flagged, at 1 every case would be"
+        )
     return number
 
 
@@ -310,6 +344,8 @@ class AlbenchSettings:
 def _raw_with_source(config: pytest.Config, suffix: str, env: str | None = None) -> tuple[Any, str]:
     """The setting's value and where it came from: ``cli``, ``env``, ``ini`` (or ``default``)."""
     dest = "albench_" + suffix.replace("-", "_")
+    if config.getoption(dest) == "":  # e.g. --albench-json=$OUT with OUT unset: say so, do not drop the output
+        raise pytest.UsageError(f"--albench-{suffix}: the value is empty; give one, or leave the option out")
     candidates = (
         (config.getoption(dest), "cli"),
         ((os.environ.get(env) or None) if env else None, "env"),
@@ -338,7 +374,7 @@ def _path(config: pytest.Config, suffix: str, env: str | None = None) -> str | N
     return str(path)
 
 
-_DEVICE = re.compile(r"^(auto|cpu|cuda|cuda:\d+)$")
+_DEVICE = re.compile(DEVICE_PATTERN)
 
 
 def _device(value: str) -> str:
@@ -365,7 +401,7 @@ def resolve_settings(config: pytest.Config) -> AlbenchSettings:
         compare=_choice("compare", str(_raw(config, "compare")), COMPARE_POLICIES),
         update=_choice("update", str(_raw(config, "update")), UPDATE_MODES),
         tolerance=_probability("tolerance", str(_raw(config, "tolerance"))),
-        alpha=_probability("alpha", str(_raw(config, "alpha"))),
+        alpha=_level("alpha", str(_raw(config, "alpha"))),
         test=_choice("test", str(_raw(config, "test")), tuple(PAIRED_TESTS)),
         correction=_choice("correction", str(_raw(config, "correction")), tuple(CORRECTIONS)),
         json_path=_path(config, "json"),

@@ -45,6 +45,8 @@ class ShardState:
 
     record: dict[str, Any] = field(default_factory=dict)
     reported: set[str] = field(default_factory=set)
+    #: Cases that reported as skipped: they leave no case record, and the merge must know they ran.
+    skipped: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,12 @@ class ShardSpec:
     @property
     def label(self) -> str:
         return f"{self.index}/{self.count}"
+
+    @property
+    def from_scheduler(self) -> bool:
+        """Whether a cluster scheduler's variables chose the shard (Slurm, Kubernetes), not the user: then
+        a session that selects no albench case at all is no shard of a grid, and runs its tests whole."""
+        return self.source.startswith(("SLURM_", "JOB_COMPLETION_INDEX"))
 
     def grid_cases(self, default: int) -> int:
         """How many albench cases the whole grid holds (all shards): the regression gate's family size."""
@@ -76,6 +84,7 @@ class ShardSpec:
             **collected,
             "collected": bool(collected),
             "unfinished": [nodeid for nodeid in cases if nodeid not in self.state.reported],
+            "skipped": sorted(nodeid for nodeid in cases if nodeid in self.state.skipped),
         }
 
 
@@ -208,7 +217,9 @@ def split_items(
 
     def mine(item: pytest.Item) -> bool:
         unit = units.get(item.nodeid)
-        return spec.index == 0 if unit is None else shards[unit] == spec.index
+        if unit is None:  # every other test runs in shard 0, or everywhere when a scheduler shards no grid
+            return spec.index == 0 or (not units and spec.from_scheduler)
+        return shards[unit] == spec.index
 
     kept = [item for item in items if mine(item)]
     dropped = [item for item in items if not mine(item)]
@@ -253,6 +264,8 @@ class ShardPlugin:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when == "call" or report.skipped or report.failed:
             self.spec.state.reported.add(report.nodeid)
+        if report.skipped:
+            self.spec.state.skipped.add(report.nodeid)
 
     def pytest_report_header(self) -> str:
         return f"albench: shard {self.spec.label} (from {self.spec.source})"
@@ -264,12 +277,19 @@ class ShardPlugin:
                 terminalreporter.write_line(line)
 
     def _empty_results(self) -> list[str]:
-        """A shard whose cases were all skipped (or that holds none) is complete, and says so in its results
-        file; the controller writes no file for a session without results, so the shard writes this one."""
+        """A shard whose cases were all skipped is complete, and says so in its results file; the controller
+        writes no file for a session without results, so the shard writes this one.
+
+        Not in the embedding stage (``--albench-embed-only``: its cases have no results, and an empty file
+        would replace the shard's real one), and not when the selection holds no albench case at all (a
+        ``-k`` that matches nothing): there is nothing to record, and an existing file is left as it is.
+        """
         from .hooks import SETTINGS_KEY, STATE_KEY
 
         state, settings = self.config.stash[STATE_KEY], self.config.stash[SETTINGS_KEY]
         if state.cases or state.missing or getattr(state, "warnings", None) or not settings.json_path:
+            return []
+        if settings.embed_only or not self.spec.state.record.get("grid_cases"):
             return []
         from ..report.outputs import write_outputs
 

@@ -59,7 +59,7 @@ def write_outputs(
         except (OSError, ValueError, AlbenchError) as exc:
             lines.append(
                 f"albench: WARNING: the {what} could not be written to {path} ({type(exc).__name__}: "
-                f"{exc}); nothing else was lost. Pass a writable path to write it next time"
+                f"{exc}); the other outputs are not affected. Pass a writable path to write it next time"
             )
             continue
         lines.append(f"albench: {what} written to {path}")

@@ -144,7 +144,7 @@ def status_table(cases: Iterable[Case], missing: Iterable[str] = ()) -> Table:
                 f"{p:.3g}" if isinstance(p, float) else "",
                 f"{p_adj:.3g}" if isinstance(p_adj, float) else "",
                 _mde_text(mde),
-                verdict.get("written", ""),
+                _note(verdict),
             ]
         )
     for nodeid in sorted(missing):
@@ -154,6 +154,15 @@ def status_table(cases: Iterable[Case], missing: Iterable[str] = ()) -> Table:
         ["case", "status", "ΔAULC", "p (worse)", "p adjusted", "detectable drop", "note"],
         rows,
     )
+
+
+def _note(verdict: Any) -> str:
+    """A written baseline, else why a case is ``stale``: its other columns are empty, and the reason
+    (which input changed, or no shared seed) is what the user must act on."""
+    written = str(verdict.get("written", "") or "")
+    if written or verdict.get("status") != "stale":
+        return written
+    return str(verdict.get("message", ""))
 
 
 def _mde_text(mde: object) -> str:

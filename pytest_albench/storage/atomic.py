@@ -19,8 +19,18 @@ from typing import Any, BinaryIO
 
 @contextlib.contextmanager
 def atomic_writer(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
-    """A binary handle on a temp file beside ``path``; on success it is fsynced and renamed over it."""
-    target = Path(path)
+    """A binary handle on a temp file beside ``path``; on success it is fsynced and renamed over it.
+
+    A symlink is followed, so the file it points to is the one replaced (a ``latest.json`` link keeps
+    pointing where it did); a path that exists but is not a regular file (a device such as
+    ``/dev/null``, a pipe, a folder) is refused with an :class:`OSError` before anything is written,
+    since the rename would replace the device itself.
+    """
+    target = Path(os.path.realpath(path))
+    if target.exists() and not target.is_file():
+        raise OSError(
+            f"{target} exists and is not a regular file (a folder, a device or a pipe); refusing to replace it"
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temp_files(target.parent, target.name)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)

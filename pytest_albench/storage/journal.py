@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -34,6 +35,28 @@ def journal_path(results_path: str | os.PathLike[str]) -> Path:
 
 def is_journal(path: str | os.PathLike[str]) -> bool:
     return str(path).endswith(JOURNAL_SUFFIX)
+
+
+def keep_earlier_journal(path: str | os.PathLike[str]) -> Path | None:
+    """Move a journal that an earlier, killed session left at ``path`` aside, under a name of its own.
+
+    A rerun with the same ``--albench-json`` (say, of the cases the killed session did not finish)
+    would otherwise start its journal over the old one, which may be the only copy of the killed
+    session's results. The kept file is named ``<results>.interrupted-<time>.partial.jsonl``, so
+    ``albench-report`` still reads it as a journal; returns its path, or None when there was none.
+    """
+    old = Path(path)
+    if not old.exists():
+        return None
+    results = old.name[: -len(JOURNAL_SUFFIX)] if is_journal(old) else old.name
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(old.stat().st_mtime))
+    for attempt in range(1000):
+        suffix = f"-{attempt}" if attempt else ""
+        kept = old.with_name(f"{results}.interrupted-{stamp}{suffix}{JOURNAL_SUFFIX}")
+        if not kept.exists():
+            os.replace(old, kept)
+            return kept
+    raise JournalError(f"{old}: too many kept journals beside it; move or delete the old ones")
 
 
 class ResultsJournal:
@@ -88,9 +111,16 @@ def read_journal(path: Path) -> tuple[dict[str, Any], list[Any], list[str]]:
                 notes.append(f"{path}: the last line was cut off (the session was killed while writing it)")
                 continue
             raise JournalError(f"results journal {path}, line {number}: not JSON; the file is damaged") from None
+    if not parsed:  # the one line there was is the header, cut off
+        raise JournalError(f"results journal {path}: the session was killed while writing its header; no case finished")
     header = parsed[0]
     if not isinstance(header, dict) or header.get("albench_journal") != JOURNAL_FORMAT:
         raise JournalError(f"{path} is not a pytest-albench results journal (format {JOURNAL_FORMAT})")
+    collected = header.get("collected", [])
+    if not isinstance(collected, list) or not all(isinstance(nodeid, str) for nodeid in collected):
+        raise JournalError(
+            f"results journal {path}: its header's 'collected' is not a list of test ids; the file is damaged"
+        )
     return header, parsed[1:], notes
 
 
