@@ -245,7 +245,7 @@ def check_record(raw: object, where: str, *, index: int | None = None) -> CaseRe
     has no ``case_id``. The record is returned as it is (not copied, nothing added)."""
     name = raw.get("case_id", f"#{index}") if isinstance(raw, dict) else f"#{index}"
     if not isinstance(raw, dict):
-        raise RecordError(f"{where}: case {name} is {_describe(raw)}, not an object")
+        raise RecordError(f"{where}: case {name} is {describe(raw)}, not an object")
     try:
         _check(raw, CaseRecord, "")
     except _Mismatch as exc:
@@ -261,7 +261,42 @@ def check_record(raw: object, where: str, *, index: int | None = None) -> CaseRe
         raise RecordError(f"{where}: case {name} has record_version {version}; versions start at {UNVERSIONED}")
     if not raw["runs"]:
         raise RecordError(f"{where}: case {name} has no runs")
+    for i, run in enumerate(raw["runs"]):
+        problem = _run_problem(run)
+        if problem:
+            raise RecordError(f"{where}: case {name}: runs[{i}]{problem}")
     return cast(CaseRecord, raw)
+
+
+#: The run's summaries that are scores, so within [0, 1] (a trapezoid of scores over their label range)
+#: up to rounding; NaN is a run whose score was undefined, which readers skip with a note.
+_SCORES = ("aulc", "final_accuracy", "aulc_macro_f1")
+_ROUNDING = 1e-9
+
+
+def is_score(value: float) -> bool:
+    """Whether ``value`` lies in [0, 1], up to the rounding of a trapezoid's sum (false for NaN)."""
+    return -_ROUNDING <= value <= 1 + _ROUNDING
+
+
+def _run_problem(run: Mapping[str, Any]) -> str:
+    """What is wrong with a well-typed run beyond its types, as the text after ``runs[i]``, else "".
+
+    A curve whose lists differ in length would crash the figures' ``zip(strict=True)`` long after the
+    file was accepted, and an AULC of ``Infinity`` or 5.0 (JSON written by Python allows the first) would
+    rank the case first or pass a baseline comparison it has no business passing."""
+    for key in _SCORES:
+        value = run.get(key)
+        if isinstance(value, (int, float)) and not math.isnan(value) and not is_score(value):
+            return f".{key} is {value!r}, expected a score in [0, 1] (or NaN when it is undefined)"
+    curve = run.get("curve")
+    if isinstance(curve, dict):
+        lengths = {key: len(curve[key]) for key in ("n_labeled", "accuracy", "macro_f1") if key in curve}
+        if len(set(lengths.values())) > 1:
+            n = lengths["n_labeled"]
+            other = next(key for key, length in lengths.items() if length != n)
+            return f".curve has {n} n_labeled but {lengths[other]} {other} values; each cycle needs one of each"
+    return ""
 
 
 def version_of(record: Mapping[str, Any]) -> int:
@@ -290,7 +325,7 @@ def _check(value: object, hint: Any, path: str) -> None:
         return
     if origin is list:
         if not isinstance(value, list):
-            raise _Mismatch(path, f"is {_describe(value)}, expected {_expected(hint)}")
+            raise _Mismatch(path, f"is {describe(value)}, expected {_expected(hint)}")
         (item_hint,) = get_args(hint)
         if item_hint in _SCALAR_TYPES and {type(item) for item in value} <= _SCALAR_TYPES[item_hint]:
             return  # the common case, without a path per item: pools and selections are long lists
@@ -299,17 +334,17 @@ def _check(value: object, hint: Any, path: str) -> None:
         return
     if origin in (dict, Mapping):
         if not isinstance(value, dict):
-            raise _Mismatch(path, f"is {_describe(value)}, expected {_expected(hint)}")
+            raise _Mismatch(path, f"is {describe(value)}, expected {_expected(hint)}")
         for key, item in value.items():
             _check(item, get_args(hint)[1], _join(path, str(key)))
         return
     if not _is_scalar(value, hint):
-        raise _Mismatch(path, f"is {_describe(value)}, expected {_expected(hint)}")
+        raise _Mismatch(path, f"is {describe(value)}, expected {_expected(hint)}")
 
 
 def _check_fields(value: object, typed: Any, path: str) -> None:
     if not isinstance(value, dict):
-        raise _Mismatch(path, f"is {_describe(value)}, expected an object")
+        raise _Mismatch(path, f"is {describe(value)}, expected an object")
     hints = _hints(typed)
     lacking = [key for key in hints if key in typed.__required_keys__ and key not in value]
     if lacking:
@@ -336,7 +371,7 @@ def _check_union(value: object, hint: Any, path: str) -> None:
         except _Mismatch as exc:
             if exc.path != path:  # a wrong item inside the value: that item is the news
                 raise
-            raise _Mismatch(path, f"is {_describe(value)}, expected {_expected(hint)}") from None
+            raise _Mismatch(path, f"is {describe(value)}, expected {_expected(hint)}") from None
         return
     for option in options:
         try:
@@ -344,7 +379,7 @@ def _check_union(value: object, hint: Any, path: str) -> None:
             return
         except _Mismatch:
             continue
-    raise _Mismatch(path, f"is {_describe(value)}, expected {_expected(hint)}")
+    raise _Mismatch(path, f"is {describe(value)}, expected {_expected(hint)}")
 
 
 #: The Python types JSON gives each declared scalar (exact: a bool is no number, an int a fine float).
@@ -379,8 +414,9 @@ def _expected(hint: Any) -> str:
     return "a list" if get_origin(hint) is list else "an object"
 
 
-def _describe(value: object) -> str:
-    """A value's JSON kind, with the value when it is a short scalar (``a string ('0.8')``)."""
+def describe(value: object) -> str:
+    """A value's JSON kind, with the value when it is a short scalar (``a string ('0.8')``); the
+    storage readers word their own errors with it, so every file error reads the same way."""
     kinds = {
         str: "a string",
         bool: "a boolean",

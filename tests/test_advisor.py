@@ -210,6 +210,80 @@ def test_build_and_validate_read_results_files(tmp_path: Path, capsys: pytest.Ca
     assert main(["validate", str(tmp_path / "missing.json")]) == 2
 
 
+def _results_files(tmp_path: Path) -> list[Path]:
+    """The records grid split over two results files."""
+    cases = _records_grid()
+    paths = []
+    for i, part in enumerate((cases[::2], cases[1::2])):
+        path = tmp_path / f"r{i}.json"
+        path.write_text(json.dumps({"format_version": 1, "cases": part, "missing": [], "seeds": [0, 1, 2]}))
+        paths.append(path)
+    return paths
+
+
+@pytest.mark.parametrize("command, flag", [("build", "--out"), ("validate", "--markdown")])
+def test_an_output_over_an_input_results_file_is_refused_before_writing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str, flag: str
+) -> None:
+    """The review's data loss: `build ... --out` named one of the inputs and replaced it with the model."""
+    paths = _results_files(tmp_path)
+    before = [path.read_bytes() for path in paths]
+    link = tmp_path / "link.json"
+    link.symlink_to(paths[1])
+    for out in (paths[1], link, tmp_path / "sub" / ".." / "r1.json"):
+        (tmp_path / "sub").mkdir(exist_ok=True)
+        assert main([command, *map(str, paths), flag, str(out)]) == 2
+        captured = capsys.readouterr()
+        assert captured.err == f"albench-advise: {flag} {out} is one of the input results files; choose another path\n"
+        assert not captured.out
+    assert [path.read_bytes() for path in paths] == before
+
+
+def test_an_unwritable_output_is_one_line_naming_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    paths = [str(p) for p in _results_files(tmp_path)]
+    (tmp_path / "mdir").mkdir()
+    assert main(["build", *paths, "--out", str(tmp_path / "mdir")]) == 2
+    mdir = tmp_path / "mdir"
+    assert (
+        capsys.readouterr().err
+        == f"albench-advise: --out {mdir} is a folder; give a file path, e.g. {mdir / 'model.json'}\n"
+    )
+    (tmp_path / "afile").write_text("")
+    assert main(["build", *paths, "--out", str(tmp_path / "afile" / "m.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"albench-advise: cannot write --out {tmp_path / 'afile' / 'm.json'}: ")
+    assert err.endswith("; choose a writable path\n") and ".tmp" not in err
+
+
+@pytest.mark.parametrize("device", ["bogus", "gpu", "cuda:x"])
+def test_a_bad_device_is_a_usage_error_before_anything_runs(capsys: pytest.CaptureFixture[str], device: str) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--dataset", "bbc_news", "--embedding", "tfidf-lsa", "--device", device])
+    assert info.value.code == 2
+    assert f"argument --device: {device!r} is not a device; use auto, cpu, cuda or cuda:N" in capsys.readouterr().err
+
+
+def test_a_missing_data_dir_is_named_not_ignored(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "nonexistent"
+    assert main(["--dataset", "bbc_news", "--embedding", "tfidf-lsa", "--data-dir", str(missing)]) == 2
+    assert capsys.readouterr().err == (
+        f"albench-advise: --data-dir {missing} does not exist; pass the folder that holds <dataset>/train.csv\n"
+    )
+    paths = [str(p) for p in _results_files(tmp_path)]
+    assert main(["validate", *paths, "--data-dir", paths[0]]) == 2
+    assert f"--data-dir {paths[0]} is not a folder" in capsys.readouterr().err
+
+
+def test_ill_typed_seeds_are_named_with_their_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "seeds_str.json"
+    path.write_text(json.dumps({"format_version": 1, "cases": _records_grid(), "seeds": ["a"]}))
+    assert main(["build", str(path), "--out", str(tmp_path / "m.json")]) == 2
+    assert capsys.readouterr().err == (
+        f"albench-advise: results file {path}: seeds[0] is a string ('a'), expected a list of integers\n"
+    )
+    assert not (tmp_path / "m.json").exists()
+
+
 def test_the_holdout_benchmark_asks_first_then_runs_every_strategy(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

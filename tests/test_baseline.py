@@ -218,3 +218,36 @@ def test_non_finite_or_boolean_baseline_values_are_refused(tmp_path: Path, bad: 
     with pytest.raises(BaselineFileError, match=r"per_seed\['0'\]\.aulc is .*expected a finite number"):
         read_baseline(path)
     assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "change, problem",
+    [
+        (lambda b: b.update(environment="x"), r"environment is a string \('x'\), expected an object"),
+        (lambda b: b["environment"].update(numerics=[1]), r"environment\.numerics is a list, expected an object"),
+        (lambda b: b.update(inputs="x"), r"inputs is a string \('x'\), expected an object"),
+        (lambda b: b.update(inputs=None), r"inputs is null, expected an object"),
+        (lambda b: b["per_seed"]["0"].update(aulc=5.0), r"per_seed\['0'\]\.aulc is 5\.0, expected a score in \[0, 1\]"),
+        (lambda b: b["per_seed"]["0"].update(final_accuracy=-0.5), r"final_accuracy is -0\.5, expected a score"),
+    ],
+)
+def test_ill_typed_parts_a_verdict_reads_are_refused(tmp_path: Path, change: Any, problem: str) -> None:
+    """The review's cases: each gave an AttributeError in the verdict, or passed a baseline it should not."""
+    path = tmp_path / "b.json"
+    write_baseline(path, make_case([0.8, 0.8, 0.8]))
+    stored = json.loads(path.read_text())
+    change(stored)
+    path.write_text(json.dumps(stored))
+    with pytest.raises(BaselineFileError, match=problem) as info:
+        read_baseline(path)
+    assert str(path) in str(info.value) and "--albench-update=new" in str(info.value)
+
+
+def test_a_baseline_without_inputs_or_numerics_still_reads(tmp_path: Path) -> None:
+    """Older baselines lack inputs, and environments without numerics exist: the verdict says so."""
+    path = tmp_path / "b.json"
+    write_baseline(path, make_case([0.8, 0.8, 0.8], env={**ENV, "numerics": None}))
+    stored = json.loads(path.read_text())
+    del stored["inputs"]
+    path.write_text(json.dumps(stored))
+    assert read_baseline(path) is not None

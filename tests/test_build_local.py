@@ -485,3 +485,81 @@ def test_gzip_output_is_written_as_the_committed_files_were(tmp_path: Path) -> N
     data = csv_bytes([("a b", "x")])
     written = build_local._gzip(data, "train.csv.gz")
     assert gzip.decompress(written) == data and written[3] == 0x08 and written[10:20] == b"train.csv\0"
+
+
+@pytest.mark.parametrize("under", [False, True])
+def test_a_root_that_is_a_file_fails_each_dataset_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], under: bool
+) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("not a folder")
+    root = afile / "sub" if under else afile
+    assert main([str(root), "trec6", "mr", "--source-url", str(tmp_path / "emptymirror")]) == build_local.EXIT_FAILED
+    captured = capsys.readouterr()
+    why = f"{afile} is a file" if under else "it is a file"
+    for name in ("trec6", "mr"):  # the first failure does not stop the second dataset
+        assert f"{name}: cannot create the build folder {root}: {why}; pass a folder\n" in captured.err
+    assert "Traceback" not in captured.err and "0 of 0 built" in captured.out
+    assert afile.read_text() == "not a folder"
+
+
+def test_an_unwritable_root_names_the_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def denied(**kwargs: object) -> str:  # the session may run as root, where mode bits stop nothing
+        raise PermissionError(13, "Permission denied", str(kwargs.get("dir")))
+
+    monkeypatch.setattr(build_local.tempfile, "mkdtemp", denied)
+    assert main([str(tmp_path), "trec6", "--source-url", str(tmp_path / "m")]) == build_local.EXIT_FAILED
+    assert capsys.readouterr().err == (
+        f"trec6: cannot create the build folder {tmp_path}: Permission denied; pass a folder you can write to\n"
+    )
+
+
+def test_a_failed_write_is_one_line_and_keeps_nothing(
+    tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(path: Path, data: bytes) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(build_local, "write_bytes_atomic", full)
+    root = tmp_path / "d"
+    assert main([str(root), "sst2", "--source-url", str(tiny)]) == build_local.EXIT_FAILED
+    assert capsys.readouterr().err.endswith(
+        f"sst2: cannot write {root / 'sst2'}: No space left on device; check free space and permissions\n"
+    )
+    assert list(root.iterdir()) == []
+
+
+def test_check_reports_damaged_files_as_differences_and_goes_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "trec6").mkdir()
+    (tmp_path / "trec6" / "train.csv").write_bytes(csv_bytes([("What is it ?", "DESC")]) + b"\xff\xfe\xfa")
+    (tmp_path / "trec6" / "test.csv").write_bytes(csv_bytes([("Who ?", "HUM")]))
+    (tmp_path / "imdb").mkdir()
+    whole = gzip.compress(csv_bytes([("a fine film", "pos")] * 500))
+    (tmp_path / "imdb" / "train.csv.gz").write_bytes(whole[: len(whole) // 2])
+    (tmp_path / "imdb" / "test.csv.gz").write_bytes(b"not gzip at all")
+    assert main(["--check", str(tmp_path), "trec6", "imdb"]) == build_local.EXIT_DIFFERS
+    out = capsys.readouterr().out
+    assert "trec6: differs: train.csv is not UTF-8 (invalid start byte at byte 29); test.csv has 1 rows" in out
+    assert "imdb: differs: train.csv.gz is a damaged gzip file (Compressed file ended" in out
+    assert "test.csv.gz is a damaged gzip file (Not a gzipped file" in out
+
+    original = Path.read_bytes
+
+    def unreadable(self: Path) -> bytes:  # root reads a chmod 000 file, so the refusal is simulated
+        if self.name == "test.csv":
+            raise PermissionError(13, "Permission denied", str(self))
+        return original(self)
+
+    monkeypatch.setattr(Path, "read_bytes", unreadable)
+    assert main(["--check", str(tmp_path), "trec6", "imdb"]) == build_local.EXIT_FAILED
+    captured = capsys.readouterr()
+    assert (
+        captured.err
+        == f"trec6: cannot read {tmp_path / 'trec6' / 'test.csv'}: Permission denied; fix its permissions\n"
+    )
+    assert "imdb: differs: train.csv.gz is a damaged gzip file" in captured.out  # checked all the same
+    assert "1 failed (see above)" in captured.out

@@ -14,6 +14,7 @@ import pytest
 from pytest_albench.errors import CacheError
 from pytest_albench.storage.cache import (
     FORMAT_VERSION,
+    KEY_VERSION,
     AlbenchCacheWarning,
     ArrayCache,
     CacheKey,
@@ -55,7 +56,7 @@ class TestKeys:
         assert a == b and a.digest != c.digest and len(a.digest) == 64
 
     def test_key_includes_the_format_version(self) -> None:
-        assert CacheKey.from_inputs({"x": 1}).inputs["format_version"] == FORMAT_VERSION
+        assert CacheKey.from_inputs({"x": 1}).inputs["format_version"] == KEY_VERSION
 
     def test_non_json_inputs_are_rejected_with_the_fix(self) -> None:
         with pytest.raises(CacheError, match="plain JSON"):
@@ -165,6 +166,94 @@ class TestVerification:
             path.write_bytes(cache.path(other).read_bytes())
 
         _corrupt_and_expect(cache, key, swap, "belongs to key")
+
+    @pytest.mark.parametrize(
+        "old, new",
+        [(b'"<f4"', b'">f4"'), (b'"shape": [6, 4]', b'"shape": [4, 6]'), (b'"shape": [6, 4]', b'"shape": [6, 5]')],
+    )
+    def test_a_changed_header_field_is_reported_and_recomputed(
+        self, cache: ArrayCache, key: CacheKey, old: bytes, new: bytes
+    ) -> None:
+        """The review's case: one bit (``<`` → ``>``) made intact payload bytes into garbage numbers."""
+
+        def edit(path: Path) -> None:
+            data = path.read_bytes()
+            assert data.count(old) == 1
+            path.write_bytes(data.replace(old, new))
+
+        _corrupt_and_expect(cache, key, edit, "header checksum mismatch")
+
+    def test_a_flipped_bit_anywhere_in_the_header_is_never_used(self, cache: ArrayCache, key: CacheKey) -> None:
+        cache.store(key, _array(), meta={"dataset": "demo"})
+        original = cache.path(key).read_bytes()
+        for offset in range(8, len(original) - _array().nbytes, 7):  # the version, sizes, digest and header
+            damaged = bytearray(original)
+            damaged[offset] ^= 0x02
+            cache.path(key).write_bytes(bytes(damaged))
+            with pytest.warns(AlbenchCacheWarning, match="unusable"):
+                assert cache.load(key) is None, offset
+
+    def test_an_entry_of_the_previous_layout_is_still_read_with_its_payload_checked(
+        self, cache: ArrayCache, key: CacheKey
+    ) -> None:
+        """Layout 1 (no header checksum) stays readable: a user's cached encodings are not all recomputed."""
+        import hashlib
+        import json
+        import struct
+
+        array = _array()
+        header = json.dumps(
+            {
+                "shape": list(array.shape),
+                "dtype": array.dtype.str,
+                "payload_bytes": array.nbytes,
+                "payload_sha256": hashlib.sha256(array.tobytes()).hexdigest(),
+                "key": key.digest,
+                "key_inputs": key.inputs,
+                "meta": {},
+            }
+        ).encode()
+        version_1 = struct.pack("<8sII", b"ALBCACHE", 1, len(header)) + header + array.tobytes()
+        cache.path(key).parent.mkdir(parents=True, exist_ok=True)
+        cache.path(key).write_bytes(version_1)
+        np.testing.assert_array_equal(cache.load(key), array)
+        damaged = bytearray(version_1)
+        damaged[-1] ^= 0x01
+        _corrupt_and_expect(cache, key, lambda p: p.write_bytes(bytes(damaged)), "checksum")
+
+
+class TestUnreadable:
+    """An entry that exists but cannot be read is a one-line CacheError naming it, not an OSError."""
+
+    def test_an_entry_without_read_permission(
+        self, cache: ArrayCache, key: CacheKey, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        import pytest_albench.storage.cache as cache_module
+
+        cache.store(key, _array())
+
+        def denied(path: object, mode: str = "r") -> object:  # root may read a chmod 000 file, so pretend
+            raise PermissionError(13, "Permission denied", str(path))
+
+        monkeypatch.setattr(cache_module, "open", denied, raising=False)
+        with pytest.raises(CacheError, match=r"cannot read cache entry .*: Permission denied; fix its permissions"):
+            cache.get_or_compute(key, lambda: pytest.fail("an unreadable entry must not be overwritten"))
+
+    def test_a_folder_in_place_of_an_entry(self, cache: ArrayCache, key: CacheKey) -> None:
+        cache.path(key).mkdir(parents=True)
+        with pytest.raises(CacheError, match=r"cannot read cache entry .*: Is a directory"):
+            cache.load(key)
+
+    def test_a_cache_root_that_is_a_file(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        root = tmp_path / "cfile"
+        root.write_text("not a folder")
+        monkeypatch.setenv("ALBENCH_CACHE_DIR", str(root))
+        with pytest.raises(CacheError, match=rf"ALBENCH_CACHE_DIR={root} .* is a file, not a folder"):
+            resolve_cache_dir()
+        with pytest.raises(CacheError, match="is a file, not a folder"):
+            resolve_cache_dir(root)
+        with pytest.raises(CacheError, match=r"cannot read cache entry .*: Not a directory"):
+            ArrayCache(root / "embeddings").load(CacheKey.from_inputs({"x": 1}))
 
 
 def test_cache_dir_resolution_order(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

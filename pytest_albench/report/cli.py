@@ -16,6 +16,7 @@ session over the same cases would. Exit status 1: a case regressed.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -130,6 +131,8 @@ def _run(args: argparse.Namespace) -> int:
     from ..storage.results_file import load_and_merge
 
     merged = load_and_merge(args.results, args.label)
+    for note in (note for f in merged.files for note in f.notes):
+        print(f"albench-report: note: {note}", file=sys.stderr)
     if not merged.cases:
         raise AlbenchError(
             f"{', '.join(f.path for f in merged.files)} hold(s) no cases: nothing to report. Was the "
@@ -149,6 +152,7 @@ def _run_merge(args: argparse.Namespace) -> int:
     from .page import friedman_summary, grid_analysis
     from .tables import render_csv, render_markdown, render_text
 
+    _check_merge_outputs(args)
     shards = merge_shards(args.merge)
     merged = shards.merged
     gate = merged_gate(merged.cases)  # updates the verdicts in place, as the session's gate does
@@ -178,6 +182,29 @@ def _run_merge(args: argparse.Namespace) -> int:
     if args.out:
         _write_page(args, merged)
     return EXIT_REGRESSED if gate is not None and gate.regressed else EXIT_OK
+
+
+def _check_merge_outputs(args: argparse.Namespace) -> None:
+    """Refuse, before anything is written, a ``--json``/``--markdown``/``--csv`` path that is one of the
+    shards' files (that shard's record would be lost, and the grid could not be merged again without
+    rerunning it) or that lies in a merged folder with a results file's suffix (every later merge of that
+    folder would read it as a shard and fail). The ``--out`` page is safe anywhere: none of its files
+    has such a suffix."""
+    from ..analysis.merge import SHARD_SUFFIXES, shard_files
+
+    inputs = {os.path.realpath(path) for path in shard_files(args.merge)}
+    folders = {os.path.realpath(path) for path in args.merge if os.path.isdir(path)}
+    for flag, path in (("--json", args.json), ("--markdown", args.markdown), ("--csv", args.csv)):
+        if not path:
+            continue
+        real = os.path.realpath(path)
+        if real in inputs:
+            raise AlbenchError(f"{flag} {path} is one of the shard files being merged; choose another path")
+        if os.path.dirname(real) in folders and real.endswith(SHARD_SUFFIXES):
+            raise AlbenchError(
+                f"{flag} {path} is inside the folder being merged, where later merges would read it as a shard; "
+                "write it outside that folder"
+            )
 
 
 def _write_page(args: argparse.Namespace, merged: Any, sources: tuple[str, ...] | None = None) -> None:

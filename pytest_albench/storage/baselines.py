@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import AlbenchError
-from ..record import CaseRecord
+from ..record import CaseRecord, describe, is_score
 from .atomic import write_json_atomic
 
 BASELINE_FORMAT_VERSION = 1
@@ -93,12 +93,30 @@ def read_baseline(path: Path) -> dict[str, Any] | None:
     if missing:
         raise BaselineFileError(f"baseline file {path} lacks {missing}; {fix}")
     _check_per_seed(path, raw["per_seed"], fix)
+    _check_objects(path, raw, fix)
     return raw
+
+
+def _check_objects(path: Path, raw: dict[str, Any], fix: str) -> None:
+    """The parts a verdict reads as objects must be objects: a string ``environment`` or a list
+    ``numerics`` would fail in the verdict with an AttributeError, and a string ``inputs`` would skip
+    the stale check and let a baseline of other data pass as ``ok``. (``inputs`` may be absent: older
+    baselines did not record them; ``numerics`` may be absent or null: the verdict says so.)"""
+    environment = raw["environment"]
+    parts = [("environment", environment, False)]
+    if isinstance(environment, dict):
+        parts.append(("environment.numerics", environment.get("numerics"), True))
+    if "inputs" in raw:
+        parts.append(("inputs", raw["inputs"], False))
+    for name, value, may_be_null in parts:
+        if not isinstance(value, dict) and not (may_be_null and value is None):
+            raise BaselineFileError(f"baseline file {path}: {name} is {describe(value)}, expected an object; {fix}")
 
 
 def _check_per_seed(path: Path, per_seed: Any, fix: str) -> None:
     """Every stored value a verdict reads must be a finite number: ``NaN`` would make every comparison
-    pass (``drift +nan``) and ``true`` would be read as 1.0."""
+    pass (``drift +nan``) and ``true`` would be read as 1.0. Both are scores, so within [0, 1]: an AULC
+    of 5.0 is a hand edit or a foreign file, and comparing with it means nothing."""
     if not isinstance(per_seed, dict) or not per_seed:
         raise BaselineFileError(f"baseline file {path}: per_seed must be a non-empty object of seeds; {fix}")
     for seed, entry in per_seed.items():
@@ -110,6 +128,10 @@ def _check_per_seed(path: Path, per_seed: Any, fix: str) -> None:
                 raise BaselineFileError(
                     f"baseline file {path}: per_seed[{seed!r}].{key} is {json.dumps(value)}, expected a finite "
                     f"number; {fix}"
+                )
+            if not is_score(value):
+                raise BaselineFileError(
+                    f"baseline file {path}: per_seed[{seed!r}].{key} is {value!r}, expected a score in [0, 1]; {fix}"
                 )
 
 

@@ -5,13 +5,17 @@ milliseconds, so every embedding run goes through this cache. Three properties m
 
 * **Keyed by content.** The key is the sha256 of a canonical JSON document that names everything the
   array depends on (encoder identity and weights revision or file hash, encoder settings, the split's
-  content fingerprint, and this file format's version). Two encoders, or two versions of a split, can
+  content fingerprint, and the key's version). Two encoders, or two versions of a split, can
   never share an entry by accident, and renaming a dataset does not invalidate anything.
-* **Never trust a file blindly.** Each entry is one file: a magic string, the format version, a JSON
-  header (shape, dtype, payload size and sha256, and the key inputs for humans), then the raw bytes.
-  A truncated, corrupt or stale file is reported with :class:`AlbenchCacheWarning` and recomputed,
-  never used. Writes go to a temporary file in the same folder, are fsynced and then renamed over the
-  final name, so a crash never leaves a half-written entry under a valid name.
+* **Never trust a file blindly.** Each entry is one file: a magic string, the format version, the
+  sha256 of the JSON header, the header (shape, dtype, payload size and sha256, and the key inputs for
+  humans), then the raw bytes. Both checksums are verified on read (an entry of layout 1, written before the header's
+  checksum existed, has only the payload's): a payload checksum alone would let
+  one flipped bit in the header's dtype (``<f8`` → ``>f8``) or shape turn intact bytes into garbage
+  numbers. A truncated, corrupt or stale file is reported with :class:`AlbenchCacheWarning` and
+  recomputed, never used; an entry that cannot be read at all (no permission) is a :class:`CacheError`.
+  Writes go to a temporary file in the same folder, are fsynced and then renamed over the final name,
+  so a crash never leaves a half-written entry under a valid name.
 * **One computation under concurrency.** ``pytest -n 8`` starts eight workers that all want the same
   embeddings. :meth:`ArrayCache.get_or_compute` takes a per-entry file lock: one process computes,
   the others wait on the lock and then read the entry it wrote.
@@ -41,6 +45,7 @@ from .atomic import atomic_writer
 
 __all__ = [
     "FORMAT_VERSION",
+    "KEY_VERSION",
     "LOCK_KINDS",
     "MAGIC",
     "AlbenchCacheWarning",
@@ -50,11 +55,20 @@ __all__ = [
     "resolve_cache_dir",
 ]
 
-#: Bumped whenever the entry layout or the meaning of a key changes; older files are then "stale".
-FORMAT_VERSION = 1
+#: Bumped whenever the meaning of a key changes: every entry is then a miss (its file name changes).
+KEY_VERSION = 1
+#: The entry's layout, written into every file. 2: the header's sha256 follows the prefix. Layout 1
+#: (payload checksum only) is still read, so that the entries a user has (hours of a 7B encoder's GPU
+#: time) are not all recomputed for the new check; they keep their payload-only check until rewritten.
+FORMAT_VERSION = 2
+#: Layouts this version reads, each with whether it carries the header's checksum.
+READABLE_LAYOUTS = {1: False, 2: True}
 #: First bytes of every entry, so a foreign or garbage file is recognised before anything is parsed.
 MAGIC = b"ALBCACHE"
 _PREFIX = struct.Struct("<8sII")  # magic, format version, header length
+#: After the prefix: the sha256 of the header bytes (the prefix stays as in version 1, so an entry of
+#: another version is always recognised as "stale", never misread).
+_HEADER_DIGEST = struct.Struct("32s")
 _SUFFIX = ".alb"
 #: ``ALBENCH_CACHE_LOCK``: ``hard`` (fcntl/flock, the default) or ``soft`` (a lock file, for NFS).
 LOCK_KINDS = ("hard", "soft")
@@ -73,12 +87,22 @@ def resolve_cache_dir(cache_dir: str | os.PathLike[str] | None = None) -> Path:
     ``~/.cache/pytest-albench``; a per-user location survives ``git clean`` and is shared by projects.
     """
     if cache_dir is not None and str(cache_dir) != "":
-        return Path(cache_dir).expanduser()
+        return _folder(Path(cache_dir).expanduser(), f"the cache folder {cache_dir}")
     env = os.environ.get("ALBENCH_CACHE_DIR")
     if env:
-        return Path(env).expanduser()
+        return _folder(Path(env).expanduser(), f"ALBENCH_CACHE_DIR={env}")
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache")
-    return Path(base).expanduser() / "pytest-albench"
+    return _folder(Path(base).expanduser() / "pytest-albench", "the user cache folder")
+
+
+def _folder(path: Path, what: str) -> Path:
+    """``path``, unless it exists as something other than a folder: every read under it would then fail
+    with an OSError that does not say the cache root is the problem."""
+    if os.path.exists(path) and not os.path.isdir(path):  # os.path: never raises, unlike Path.exists
+        raise CacheError(
+            f"{what} ({path}) is a file, not a folder; point ALBENCH_CACHE_DIR (or --albench-cache-dir) at a folder"
+        )
+    return path
 
 
 @dataclass(frozen=True)
@@ -94,8 +118,8 @@ class CacheKey:
 
     @classmethod
     def from_inputs(cls, inputs: Mapping[str, Any]) -> CacheKey:
-        """Hash ``inputs`` (JSON-safe builtins only) together with the format version."""
-        document = {"format_version": FORMAT_VERSION, **inputs}
+        """Hash ``inputs`` (JSON-safe builtins only) together with the key's version."""
+        document = {"format_version": KEY_VERSION, **inputs}
         try:
             canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
         except (TypeError, ValueError) as exc:
@@ -158,6 +182,12 @@ class ArrayCache:
             return _read_entry(path, key)
         except FileNotFoundError:
             return None
+        except OSError as exc:  # not a missing entry: one this process may not read (another user's
+            # umask 077 in a shared cache), a folder in its place, a cache root under a file
+            raise CacheError(
+                f"cannot read cache entry {path}: {exc.strerror or exc}; fix its permissions (or delete it), "
+                "or point ALBENCH_CACHE_DIR (or --albench-cache-dir) at another folder"
+            ) from None
         except _Unusable as exc:
             if report:
                 warnings.warn(
@@ -348,6 +378,7 @@ def _write_entry(path: Path, key: CacheKey, array: np.ndarray, meta: dict[str, A
     header_bytes = json.dumps(header, sort_keys=True, ensure_ascii=False).encode("utf-8")
     with atomic_writer(path) as handle:
         handle.write(_PREFIX.pack(MAGIC, FORMAT_VERSION, len(header_bytes)))
+        handle.write(_HEADER_DIGEST.pack(hashlib.sha256(header_bytes).digest()))
         handle.write(header_bytes)
         handle.write(payload)
 
@@ -376,9 +407,15 @@ def _read_header(handle: BinaryIO) -> dict[str, Any]:
     magic, version, header_len = _PREFIX.unpack(prefix)
     if magic != MAGIC:
         raise _Unusable("not a pytest-albench cache file (bad magic bytes)")
-    if version != FORMAT_VERSION:
+    if version not in READABLE_LAYOUTS:
         raise _Unusable(f"stale format version {version}; this pytest-albench writes {FORMAT_VERSION}")
+    checked = READABLE_LAYOUTS[version]
+    digest = handle.read(_HEADER_DIGEST.size) if checked else b""
     raw = handle.read(header_len)
+    if len(digest) < (_HEADER_DIGEST.size if checked else 0) or len(raw) < header_len:
+        raise _Unusable("file ends inside its header (truncated)")
+    if checked and hashlib.sha256(raw).digest() != digest:
+        raise _Unusable("header checksum mismatch (corrupted shape, dtype or key)")
     try:
         header = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import AlbenchError
-from ..record import CaseRecord, RecordError, check_record
+from ..record import CaseRecord, RecordError, check_record, describe
 from .journal import JournalError, is_journal, journal_missing, read_journal
 
 #: Version of the document around the cases; each case carries its own ``record_version``.
@@ -44,6 +44,8 @@ class ResultsFile:
     label: str | None = None
     #: The ``shard`` entry of a ``--albench-shard`` session's file (see plugin/shard.py), else None.
     shard: dict[str, Any] | None = None
+    #: What reading it found worth saying (a journal's last line cut off by the kill).
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -111,7 +113,7 @@ def load_results(path: str | os.PathLike[str], label: str | None = None) -> Resu
 
 def _load_journal(path: Path, label: str | None) -> ResultsFile:
     try:
-        header, cases, _notes = read_journal(path)
+        header, cases, notes = read_journal(path)
     except JournalError as exc:
         raise ResultsFileError(str(exc)) from None
     document = {
@@ -121,7 +123,9 @@ def _load_journal(path: Path, label: str | None) -> ResultsFile:
         "cases": cases,
         "missing": journal_missing(header, cases),
     }
-    return _validate(document, str(path), label)
+    results = _validate(document, str(path), label)
+    results.notes.extend(notes)
+    return results
 
 
 def _validate(document: Any, where: str, label: str | None) -> ResultsFile:
@@ -146,16 +150,35 @@ def _validate(document: Any, where: str, label: str | None) -> ResultsFile:
         problem = "has no 'cases' list" if cases is None else f"has 'cases' of type {type(cases).__name__}, not a list"
         raise ResultsFileError(f"results file {where} {problem}; is it a results file written by --albench-json?")
     checked = [_check_case(case, index, where) for index, case in enumerate(cases)]
-    seeds = document.get("seeds") or sorted({int(r["seed"]) for c in checked for r in c["runs"]})
+    # absent, null (a journal whose header has none) or empty seeds are the runs' seeds
+    seeds = document.get("seeds")
+    seeds = _list_of([] if seeds is None else seeds, "seeds", int, where)
+    seeds = seeds or sorted({r["seed"] for c in checked for r in c["runs"]})
+    profile = document.get("profile", "?")
+    if not isinstance(profile, str):
+        raise ResultsFileError(f"results file {where}: 'profile' is {describe(profile)}, expected a string")
     return ResultsFile(
         path=where,
-        profile=str(document.get("profile", "?")),
-        seeds=tuple(int(s) for s in seeds),
+        profile=profile,
+        seeds=tuple(seeds),
         cases=checked,
-        missing=[str(m) for m in document.get("missing", [])],
+        missing=_list_of(document.get("missing", []), "missing", str, where),
         label=label,
         shard=document["shard"] if isinstance(document.get("shard"), dict) else None,
     )
+
+
+def _list_of(value: Any, key: str, kind: type, where: str) -> list[Any]:
+    """``value`` (the document's ``key``), checked to be a list of ``kind`` rather than converted:
+    ``int()`` of ``"abc"`` raises deep inside, ``[0.5]`` would become seed 0 and the string ``"abc"``
+    would become three missing cases."""
+    expected = "a list of integers" if kind is int else "a list of strings"
+    if not isinstance(value, list):
+        raise ResultsFileError(f"results file {where}: {key!r} is {describe(value)}, expected {expected}")
+    for i, item in enumerate(value):
+        if not isinstance(item, kind) or isinstance(item, bool):
+            raise ResultsFileError(f"results file {where}: {key}[{i}] is {describe(item)}, expected {expected}")
+    return value
 
 
 def _check_case(case: object, index: int, where: str) -> CaseRecord:
