@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 from pytester_grid import CONFTEST, TEST_FILE, load_json, run
 
@@ -90,24 +91,81 @@ def test_a_data_dir_that_does_not_exist_is_refused(pytester: pytest.Pytester) ->
     assert f"--albench-data-dir: {pytester.path / 'no_such_dir'} does not exist" in text
 
 
-def test_test_files_sharing_a_baseline_folder_are_refused(pytester: pytest.Pytester) -> None:
+@pytest.mark.parametrize("workers", [("-p", "no:xdist"), ("-n", "2")], ids=["serial", "xdist"])
+def test_test_files_sharing_a_baseline_folder_fail_without_writing(
+    pytester: pytest.Pytester, workers: tuple[str, ...]
+) -> None:
+    pytester.makeconftest(CONFTEST)
     for folder in ("a", "b"):
         (pytester.path / folder).mkdir()
         (pytester.path / folder / "test_same.py").write_text(ONE_CASE)
-    result = run(pytester, "--collect-only", "-q", "--import-mode=importlib", "--albench-baseline-dir=bl")
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    text = result.stderr.str() + result.stdout.str()
+    args = ("--import-mode=importlib", "--albench-baseline-dir=bl", "--albench-update=all")
+    result = run(pytester, *workers, *args)
+    result.assert_outcomes(errors=2)
+    text = result.stdout.str()
+    assert "INTERNALERROR" not in text
     assert "would share the baseline folder" in text and "rename one of the files" in text
-    # judged nowhere, written nowhere: without baselines the two files are fine
-    ok = run(
-        pytester,
-        "--collect-only",
-        "-q",
-        "--import-mode=importlib",
-        "--albench-baseline-dir=bl",
-        "--albench-compare=off",
-    )
-    assert ok.ret == pytest.ExitCode.OK
+    assert not (pytester.path / "bl").exists()  # no baseline written over another
+    # one of the two files per session is fine: the clash is between the selected files only
+    alone = run(pytester, *workers, *args, str(pytester.path / "a"))
+    alone.assert_outcomes(passed=1)
+
+
+def test_a_data_dir_from_the_environment_does_not_fail_other_sessions(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plugin is loaded by every pytest run of its environment: an ALBENCH_DATA_DIR or ini data folder
+    not built yet must not fail another project's tests (a local case skips, naming the folder)."""
+    monkeypatch.setenv("ALBENCH_DATA_DIR", str(pytester.path / "not_built_yet"))
+    pytester.makeini("[pytest]\nalbench_cache_dir = a_file\n")
+    (pytester.path / "a_file").write_text("x")
+    pytester.makepyfile(test_plain="def test_a():\n    pass\n")
+    run(pytester).assert_outcomes(passed=1)
+
+
+def test_an_existing_plots_folder_needs_to_be_writable_itself_not_its_parent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_albench.plugin import paths
+
+    plots = tmp_path / "shared" / "plots"
+    plots.mkdir(parents=True)
+    real_access = os.access
+    parent_locked = {str(tmp_path / "shared")}
+    monkeypatch.setattr(paths.os, "access", lambda p, mode: str(p) not in parent_locked and real_access(p, mode))
+    paths._check_folder("--albench-plots", plots, writable=True)  # its parent is read-only: fine
+    parent_locked.add(str(plots))
+    with pytest.raises(pytest.UsageError, match="no permission to create files in it"):
+        paths._check_folder("--albench-plots", plots, writable=True)
+    paths._check_folder("--albench-cache-dir", plots, writable=False)  # a read-only shared cache is fine
+
+
+def test_a_collect_only_session_leaves_an_earlier_journal_where_it_is(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_grid=ONE_CASE)
+    left = pytester.path / "res.json.partial.jsonl"
+    left.write_text('{"albench_journal": 1, "collected": ["x"]}\n')
+    assert run(pytester, "--collect-only", "-q", "--albench-json=res.json").ret == pytest.ExitCode.OK
+    assert left.read_text() == '{"albench_journal": 1, "collected": ["x"]}\n'
+    assert not list(pytester.path.glob("*.interrupted-*"))
+
+
+def test_merge_outputs_stay_out_of_the_shards_folders_and_apart(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pytest_albench.report.cli import main
+
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    for k in range(2):
+        (shards / f"s{k}.json").write_text("{}")
+    before = {p.name: p.read_bytes() for p in shards.iterdir()}
+    files = [str(shards / "s0.json"), str(shards / "s1.json")]
+    assert main(["--merge", *files, "--json", str(shards / "merged.json")]) == 2
+    assert "in a folder of the shards being merged" in capsys.readouterr().err
+    out = tmp_path / "out"
+    assert main(["--merge", *files, "--markdown", str(out / "x"), "--csv", str(out / "x")]) == 2
+    assert "--csv and --markdown name the same file" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in shards.iterdir()} == before and not out.exists()
 
 
 @pytest.mark.parametrize(
@@ -136,13 +194,22 @@ def test_seed_lists_are_capped_without_building_the_range() -> None:
 
 @pytest.mark.parametrize(
     ("value", "seeds"),
-    [("0-2", (0, 1, 2)), ("10", (10,)), (3, (3,)), ((2, 0, 0, 1), (0, 1, 2)), ([], ())],
+    [
+        ("0-2", (0, 1, 2)),
+        ("10", (10,)),
+        (3, (3,)),
+        ((2, 0, 0, 1), (0, 1, 2)),
+        ([], ()),
+        (np.arange(3), (0, 1, 2)),
+        (np.int64(4), (4,)),
+        (range(2), (0, 1)),
+    ],
 )
 def test_a_cases_seeds_are_read_like_the_option(value: object, seeds: tuple[int, ...]) -> None:
     assert case_seeds(value) == seeds
 
 
-@pytest.mark.parametrize("value", ["0-x", [-1], [0.5], [True], None, "", "-1"])
+@pytest.mark.parametrize("value", ["0-x", [-1], [0.5], [True], None, "", "-1", list(range(1001))])
 def test_bad_seeds_of_a_case_are_one_line_errors(value: object) -> None:
     from pytest_albench.errors import ConfigError
 

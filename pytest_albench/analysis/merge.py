@@ -123,8 +123,7 @@ def _shard_problems(f: ResultsFile, index: int, count: int) -> list[str]:
         if silent:
             problems.append(
                 f"{label} holds no result for {len(silent)} of its {len(expected)} case(s) (e.g. {silent[0]}), "
-                "which neither failed nor were skipped: was it written by an --albench-embed-only run, or edited? "
-                "Rerun that shard"
+                "which neither failed nor were skipped: was the file edited? Rerun that shard"
             )
     strangers = [c["nodeid"] for c in f.cases if c["nodeid"] not in expected]
     if strangers:

@@ -198,7 +198,7 @@ def case_seeds(value: Any) -> tuple[int, ...]:
     """A case's ``seeds=`` (marker or call) read as ``--albench-seeds`` reads its value: a string in the
     option's forms ('0-4', '0,1,2'), one integer, or integers; sorted, each seed once (a seed given twice
     would be run and counted twice). A ConfigError for anything else."""
-    from .options import parse_seeds
+    from .options import MAX_SEEDS, parse_seeds
 
     where = "seeds="
     if isinstance(value, str):
@@ -207,7 +207,10 @@ def case_seeds(value: Any) -> tuple[int, ...]:
         except pytest.UsageError as exc:
             raise ConfigError(str(exc)) from None
     try:
-        items = [value] if hasattr(value, "__index__") else list(value)
+        try:
+            items = list(value)  # a list, a tuple, a range, a numpy array
+        except TypeError:
+            items = [value]  # one integer (or a numpy integer)
         if any(isinstance(seed, bool) for seed in items):
             raise TypeError
         seeds = [operator.index(seed) for seed in items]
@@ -217,6 +220,8 @@ def case_seeds(value: Any) -> tuple[int, ...]:
         ) from None
     if any(seed < 0 for seed in seeds):
         raise ConfigError(f"{where}{value!r}: seeds must not be negative")
+    if len(set(seeds)) > MAX_SEEDS:
+        raise ConfigError(f"seeds: {len(set(seeds)):,} seeds, more than {MAX_SEEDS:,}")
     return tuple(sorted(set(seeds)))
 
 

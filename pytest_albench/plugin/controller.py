@@ -48,6 +48,8 @@ class SessionState:
         self.gate: GateResult | None = None
         #: ``--albench-embed-only``: the (dataset × encoder) pairs the stage's cases embedded, with rows.
         self.embedded: dict[str, int] = {}
+        #: Cases whose test file shares its baseline folder with another's: node id → the error they fail with.
+        self.baseline_clashes: dict[str, str] = {}
 
 
 class Controller:
@@ -59,6 +61,7 @@ class Controller:
         self.state = state
         self.case_marker = case_marker
         self.journal: ResultsJournal | None = None
+        self.journal_started = False
         self.marked_folders: set[Path] = set()
         self.prepared = False
 
@@ -88,7 +91,7 @@ class Controller:
         for folder in folders:
             remove_stale_temp_files(folder)
         if self.settings.json_path:
-            from ..storage.journal import JournalError, ResultsJournal, journal_path, keep_earlier_journal
+            from ..storage.journal import ResultsJournal, journal_path
 
             header = {
                 "profile": self.settings.profile,
@@ -96,21 +99,7 @@ class Controller:
                 "started": time.time(),
                 "collected": nodeids,
             }
-            path = journal_path(self.settings.json_path)
-            try:
-                kept = keep_earlier_journal(path)
-            except (OSError, JournalError) as exc:  # never write over it: this session goes without a journal
-                self.state.warnings.append(
-                    f"the journal {path} of an earlier, interrupted session could not be moved aside ({exc}); it is "
-                    f"left as it was and this session keeps no journal. albench-report {path} builds its report"
-                )
-                return
-            if kept is not None:
-                self.state.warnings.append(
-                    f"an interrupted session's results journal was at {path}; it is kept as {kept} "
-                    f"(albench-report {kept} builds its report)"
-                )
-            self.journal = ResultsJournal(path, header)
+            self.journal = ResultsJournal(journal_path(self.settings.json_path), header)
 
     # ------------------------------------------------------------------------------ reports
 
@@ -134,6 +123,9 @@ class Controller:
     def _journal(self, case: CaseRecord) -> None:
         if self.journal is None:
             return
+        if not self.journal_started and not self._start_journal(self.journal.path):
+            self.journal = None
+            return
         try:
             self.journal.append(case)
         except (OSError, ValueError) as exc:
@@ -142,6 +134,31 @@ class Controller:
                 "results are kept in memory until the session ends"
             )
             self.journal = None
+
+    def _start_journal(self, path: Path) -> bool:
+        """Before the first record: move a journal an earlier, interrupted session left at ``path`` aside.
+
+        Done when the first case finishes, not at collection, so that a session that writes no journal
+        (``--collect-only``, the embedding stage) leaves an earlier one where it is. False when it could
+        not be moved: this session then keeps no journal rather than write over that one.
+        """
+        from ..storage.journal import JournalError, keep_earlier_journal
+
+        self.journal_started = True
+        try:
+            kept = keep_earlier_journal(path)
+        except (OSError, JournalError) as exc:
+            self.state.warnings.append(
+                f"the journal {path} of an earlier, interrupted session could not be moved aside ({exc}); it is "
+                f"left as it was and this session keeps no journal. albench-report {path} builds its report"
+            )
+            return False
+        if kept is not None:
+            self.state.warnings.append(
+                f"an interrupted session's results journal was at {path}; it is kept as {kept} "
+                f"(albench-report {kept} builds its report)"
+            )
+        return True
 
     def _write_baseline(self, case: CaseRecord) -> None:
         from ..errors import AlbenchError

@@ -60,9 +60,14 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[STATE_KEY].workers = workers
     else:
         _check_device(config.stash[SETTINGS_KEY].device)  # once, at start-up, before any case (xdist too)
-        check_paths(settings)  # outputs, data and cache folders: before hours of work, not after
+        # outputs, data and cache folders: before hours of work, not after
+        check_paths(settings, _given_on_command_line(config, ("data-dir", "cache-dir")))
         controller = Controller(config, config.stash[SETTINGS_KEY], config.stash[STATE_KEY], CASE_MARKER)
         config.pluginmanager.register(controller, "albench-controller")
+
+
+def _given_on_command_line(config: pytest.Config, names: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(name for name in names if config.getoption("albench_" + name.replace("-", "_")) not in (None, ""))
 
 
 def _configure_slots(config: pytest.Config, workers: int, device: str) -> None:
@@ -80,38 +85,47 @@ def pytest_report_header(config: pytest.Config) -> str:
     return config.stash[SETTINGS_KEY].header()
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    files = set()
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "albench" in getattr(item, "fixturenames", ()):
             item.add_marker(CASE_MARKER)
-            files.add(Path(str(item.path)))
-    _check_baseline_folders(config.stash[SETTINGS_KEY], files)
 
 
-def _check_baseline_folders(settings: AlbenchSettings, test_files: set[Path]) -> None:
-    """Two test files must never share a baseline folder: one's baselines would overwrite the other's, and
-    each would be judged against the other's. Under ``--albench-baseline-dir`` the folder is named after
-    the file's name alone, so ``a/test_x.py`` and ``b/test_x.py`` would."""
+def baseline_clashes(settings: AlbenchSettings, items: list[pytest.Item]) -> dict[str, str]:
+    """The selected cases whose test file would share a baseline folder with another selected file, each
+    with the message it fails with.
+
+    Two test files must never share one: one's baselines would overwrite the other's, and each would be
+    judged against the other's. Under ``--albench-baseline-dir`` the folder is named after the file's
+    name alone, so ``a/test_x.py`` and ``b/test_x.py`` would. The cases fail at setup, one line each,
+    in whichever process runs them (a usage error raised in an xdist worker would be an internal error).
+    """
     if not settings.baseline_dir or (settings.compare == "off" and settings.update == "none"):
-        return
-    owners: dict[Path, Path] = {}
-    for path in sorted(test_files):
-        folder = settings.baseline_dir_for(path)
-        if folder in owners:
-            raise pytest.UsageError(
-                f"--albench-baseline-dir: {owners[folder]} and {path} would share the baseline folder {folder} "
-                "(it is named after the test file's name); rename one of the files, or run them in separate "
-                "sessions with different --albench-baseline-dir"
+        return {}
+    files: dict[Path, set[Path]] = {}
+    for item in items:
+        path = Path(str(item.path))
+        files.setdefault(settings.baseline_dir_for(path), set()).add(path)
+    clashes: dict[str, str] = {}
+    for item in items:
+        folder = settings.baseline_dir_for(Path(str(item.path)))
+        if len(files[folder]) > 1:
+            names = " and ".join(str(p) for p in sorted(files[folder]))
+            clashes[item.nodeid] = (
+                f"--albench-baseline-dir: {names} would share the baseline folder {folder} (it is named after the "
+                "test file's name), so their baselines would overwrite each other; rename one of the files, or "
+                "select one of them per session with a different --albench-baseline-dir"
             )
-        owners[folder] = path
+    return clashes
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Every process (xdist workers collect too) learns how many albench cases the session holds: the
     regression gate's family size."""
     config = session.config
-    count = sum(1 for item in session.items if item.get_closest_marker(CASE_MARKER) is not None)
+    cases = [item for item in session.items if item.get_closest_marker(CASE_MARKER) is not None]
+    count = len(cases)
+    config.stash[STATE_KEY].baseline_clashes = baseline_clashes(config.stash[SETTINGS_KEY], cases)
     shard = config.stash[SETTINGS_KEY].shard  # a shard's cases are judged as members of the whole grid
     config.stash[STATE_KEY].family_size = shard.grid_cases(count) if shard is not None else count
 
@@ -161,6 +175,9 @@ def albench(request: pytest.FixtureRequest) -> Any:
 
     config = request.config
     settings = config.stash[SETTINGS_KEY]
+    clash = config.stash[STATE_KEY].baseline_clashes.get(request.node.nodeid)
+    if clash is not None:
+        pytest.fail(clash, pytrace=False)
     return AlbenchRunner(
         request,
         settings,

@@ -39,20 +39,27 @@ def output_files(settings: AlbenchSettings) -> list[tuple[str, Path]]:
     return files
 
 
-def check_paths(settings: AlbenchSettings) -> None:
-    """Raise one :class:`pytest.UsageError` naming the first unusable path and the fix."""
-    if settings.data_dir:
+def check_paths(settings: AlbenchSettings, given: frozenset[str] = frozenset()) -> None:
+    """Raise one :class:`pytest.UsageError` naming the first unusable path and the fix.
+
+    ``given`` names the folder settings given on this command line (``data-dir``, ``cache-dir``): only
+    those are checked here. The plugin is loaded by every pytest run of its environment, so a data
+    folder named in ``ALBENCH_DATA_DIR`` or an ini file and not built yet must not fail another
+    project's tests; there, a local case skips naming the folder, and the cache says what is wrong when
+    it is used.
+    """
+    if settings.data_dir and "data-dir" in given:
         data = Path(settings.data_dir)
         if not data.is_dir():
             state = "is a file, not a folder" if data.exists() else "does not exist"
             raise pytest.UsageError(
-                f"--albench-data-dir: {data} {state}; give the folder that holds <name>/train.csv etc. "
-                "(or leave the option and ALBENCH_DATA_DIR unset)"
+                f"--albench-data-dir: {data} {state}; give the folder that holds <name>/train.csv etc."
             )
-    if settings.cache_dir:
-        _check_folder("--albench-cache-dir", Path(settings.cache_dir))
+    if settings.cache_dir and "cache-dir" in given:
+        # existence and type only: a read-only shared cache is fine (its misses are computed, not stored)
+        _check_folder("--albench-cache-dir", Path(settings.cache_dir), writable=False)
     if settings.plots_dir:
-        _check_folder("--albench-plots", Path(settings.plots_dir))
+        _check_folder("--albench-plots", Path(settings.plots_dir), writable=True)
     seen: dict[str, str] = {}
     for what, path in output_files(settings):
         _check_file(what, path)
@@ -62,9 +69,15 @@ def check_paths(settings: AlbenchSettings) -> None:
         seen[real] = what
 
 
-def _check_folder(what: str, folder: Path) -> None:
+def _check_folder(what: str, folder: Path, writable: bool) -> None:
     if folder.exists() and not folder.is_dir():
         raise pytest.UsageError(f"{what}: {folder} is a file, not a folder; give a folder path")
+    if not writable:
+        return
+    if folder.is_dir():  # an existing folder: it must take new files, whatever its parent allows
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise pytest.UsageError(f"{what}: {folder} cannot be written: no permission to create files in it")
+        return
     _check_writable_parent(what, folder)
 
 

@@ -193,7 +193,10 @@ def _check_merge_outputs(args: argparse.Namespace) -> None:
     from ..analysis.merge import SHARD_SUFFIXES, shard_files
 
     inputs = {os.path.realpath(path) for path in shard_files(args.merge)}
+    # the folders given, and those of the files given: a later merge of that folder would read it too
     folders = {os.path.realpath(path) for path in args.merge if os.path.isdir(path)}
+    folders |= {os.path.dirname(path) for path in inputs}
+    seen: dict[str, str] = {}
     for flag, path in (("--json", args.json), ("--markdown", args.markdown), ("--csv", args.csv)):
         if not path:
             continue
@@ -202,9 +205,12 @@ def _check_merge_outputs(args: argparse.Namespace) -> None:
             raise AlbenchError(f"{flag} {path} is one of the shard files being merged; choose another path")
         if os.path.dirname(real) in folders and real.endswith(SHARD_SUFFIXES):
             raise AlbenchError(
-                f"{flag} {path} is inside the folder being merged, where later merges would read it as a shard; "
-                "write it outside that folder"
+                f"{flag} {path} is in a folder of the shards being merged, where later merges would read it as a "
+                "shard; write it outside that folder"
             )
+        if real in seen:
+            raise AlbenchError(f"{flag} and {seen[real]} name the same file {path}; give each output its own path")
+        seen[real] = flag
 
 
 def _write_page(args: argparse.Namespace, merged: Any, sources: tuple[str, ...] | None = None) -> None:
