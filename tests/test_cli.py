@@ -327,8 +327,12 @@ class TestMerge:
         [
             ("--json", "shards/shard0.json", "is one of the shard files being merged"),
             ("--markdown", "shards/shard1.json", "is one of the shard files being merged"),
-            ("--json", "shards/merged.json", "is inside the folder being merged, where later merges would read it"),
-            ("--csv", "shards/rows.json.gz", "is inside the folder being merged"),
+            (
+                "--json",
+                "shards/merged.json",
+                "is in a folder of the shards being merged, where later merges would read it",
+            ),
+            ("--csv", "shards/rows.json.gz", "is in a folder of the shards being merged"),
         ],
     )
     def test_an_output_over_a_shard_is_refused_before_writing(
