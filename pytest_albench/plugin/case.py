@@ -226,16 +226,20 @@ def case_seeds(value: Any) -> tuple[int, ...]:
 
 
 def checked_judge_settings(judge: dict[str, Any]) -> dict[str, Any]:
-    """The marker's ``tolerance`` and ``alpha``, checked as their options are: a tolerance in [0, 1], a
-    significance level strictly between 0 and 1 (``test`` is checked by the comparison itself)."""
-    for key, low_open, high_open in (("tolerance", False, False), ("alpha", True, True)):
+    """The marker's ``tolerance`` and ``alpha``, checked as their options are (``options.is_tolerance``,
+    ``options.is_level``); ``test`` is checked by the comparison itself."""
+    from .options import is_level, is_tolerance
+
+    checks = (
+        ("tolerance", is_tolerance, "a number in [0, 1] (0.01 = 1 point)"),
+        ("alpha", is_level, "strictly between 0 and 1 (e.g. 0.05)"),
+    )
+    for key, valid, bounds in checks:
         if key not in judge:
             continue
         value = judge[key]
         number = float(value) if isinstance(value, numbers.Real) and not isinstance(value, bool) else math.nan
-        inside = (number > 0 if low_open else number >= 0) and (number < 1 if high_open else number <= 1)
-        if not inside:
-            bounds = "strictly between 0 and 1 (e.g. 0.05)" if high_open else "a number in [0, 1] (0.01 = 1 point)"
+        if not valid(number):
             raise ConfigError(f"@pytest.mark.albench({key}={value!r}): must be {bounds}")
         judge[key] = number
     return judge

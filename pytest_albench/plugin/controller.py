@@ -61,7 +61,6 @@ class Controller:
         self.state = state
         self.case_marker = case_marker
         self.journal: ResultsJournal | None = None
-        self.journal_started = False
         self.marked_folders: set[Path] = set()
         self.prepared = False
 
@@ -123,42 +122,30 @@ class Controller:
     def _journal(self, case: CaseRecord) -> None:
         if self.journal is None:
             return
-        if not self.journal_started and not self._start_journal(self.journal.path):
-            self.journal = None
-            return
+        from ..storage.journal import EarlierJournalError
+
+        path = self.journal.path
         try:
-            self.journal.append(case)
-        except (OSError, ValueError) as exc:
-            self.state.warnings.append(
-                f"the results journal {self.journal.path} could not be written ({exc}); "
-                "results are kept in memory until the session ends"
-            )
-            self.journal = None
-
-    def _start_journal(self, path: Path) -> bool:
-        """Before the first record: move a journal an earlier, interrupted session left at ``path`` aside.
-
-        Done when the first case finishes, not at collection, so that a session that writes no journal
-        (``--collect-only``, the embedding stage) leaves an earlier one where it is. False when it could
-        not be moved: this session then keeps no journal rather than write over that one.
-        """
-        from ..storage.journal import JournalError, keep_earlier_journal
-
-        self.journal_started = True
-        try:
-            kept = keep_earlier_journal(path)
-        except (OSError, JournalError) as exc:
+            kept = self.journal.append(case)
+        except EarlierJournalError as exc:  # never written over: this session goes without a journal
             self.state.warnings.append(
                 f"the journal {path} of an earlier, interrupted session could not be moved aside ({exc}); it is "
                 f"left as it was and this session keeps no journal. albench-report {path} builds its report"
             )
-            return False
+            self.journal = None
+            return
+        except (OSError, ValueError) as exc:
+            self.state.warnings.append(
+                f"the results journal {path} could not be written ({exc}); "
+                "results are kept in memory until the session ends"
+            )
+            self.journal = None
+            return
         if kept is not None:
             self.state.warnings.append(
                 f"an interrupted session's results journal was at {path}; it is kept as {kept} "
                 f"(albench-report {kept} builds its report)"
             )
-        return True
 
     def _write_baseline(self, case: CaseRecord) -> None:
         from ..errors import AlbenchError

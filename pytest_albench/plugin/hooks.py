@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from .controller import Controller, SessionState, grid_report_lines
-from .options import AlbenchSettings, add_options, resolve_settings
+from .options import AlbenchSettings, add_options, given_on_command_line, resolve_settings
 from .paths import check_paths
 from .progress import InlineProgress, ProgressSink
 from .requirements import register_requirements
@@ -61,13 +61,9 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         _check_device(config.stash[SETTINGS_KEY].device)  # once, at start-up, before any case (xdist too)
         # outputs, data and cache folders: before hours of work, not after
-        check_paths(settings, _given_on_command_line(config, ("data-dir", "cache-dir")))
+        check_paths(settings, given_on_command_line(config, "data-dir", "cache-dir"))
         controller = Controller(config, config.stash[SETTINGS_KEY], config.stash[STATE_KEY], CASE_MARKER)
         config.pluginmanager.register(controller, "albench-controller")
-
-
-def _given_on_command_line(config: pytest.Config, names: tuple[str, ...]) -> frozenset[str]:
-    return frozenset(name for name in names if config.getoption("albench_" + name.replace("-", "_")) not in (None, ""))
 
 
 def _configure_slots(config: pytest.Config, workers: int, device: str) -> None:
@@ -102,13 +98,13 @@ def baseline_clashes(settings: AlbenchSettings, items: list[pytest.Item]) -> dic
     """
     if not settings.baseline_dir or (settings.compare == "off" and settings.update == "none"):
         return {}
+    folder_of = {item.nodeid: settings.baseline_dir_for(Path(str(item.path))) for item in items}
     files: dict[Path, set[Path]] = {}
     for item in items:
-        path = Path(str(item.path))
-        files.setdefault(settings.baseline_dir_for(path), set()).add(path)
+        files.setdefault(folder_of[item.nodeid], set()).add(Path(str(item.path)))
     clashes: dict[str, str] = {}
     for item in items:
-        folder = settings.baseline_dir_for(Path(str(item.path)))
+        folder = folder_of[item.nodeid]
         if len(files[folder]) > 1:
             names = " and ".join(str(p) for p in sorted(files[folder]))
             clashes[item.nodeid] = (

@@ -243,27 +243,37 @@ def _seconds(name: str, value: str) -> float:
     return number
 
 
-def _probability(name: str, value: str, upper: float = 1.0) -> float:
-    """A tolerance in [0, upper]."""
+def is_tolerance(number: float) -> bool:
+    """A mean AULC drop that may count as a regression: in [0, 1] (the AULC's whole range)."""
+    return 0.0 <= number <= 1.0
+
+
+def is_level(number: float) -> bool:
+    """A significance level, in the open interval (0, 1): at 0 the gate could never flag a regression,
+    at 1 it would flag every case."""
+    return 0.0 < number < 1.0
+
+
+def _probability(name: str, value: str) -> float:
+    """A tolerance (:func:`is_tolerance`)."""
     try:
         number = float(value)
     except ValueError:
         raise pytest.UsageError(f"--albench-{name}: {value!r} is not a number") from None
     if not math.isfinite(number):
         raise pytest.UsageError(f"--albench-{name}: {value!r} is not a finite number")
-    if not 0.0 <= number <= upper:
-        raise pytest.UsageError(f"--albench-{name}: {number} must lie in [0, {upper}]")
+    if not is_tolerance(number):
+        raise pytest.UsageError(f"--albench-{name}: {number} must lie in [0, 1.0]")
     return number
 
 
 def _level(name: str, value: str) -> float:
-    """A significance level, in the open interval (0, 1): at 0 the gate could never flag a regression,
-    at 1 it would flag every case."""
+    """A significance level (:func:`is_level`)."""
     try:
         number = float(value)
     except ValueError:
         raise pytest.UsageError(f"--albench-{name}: {value!r} is not a number") from None
-    if not 0.0 < number < 1.0:
+    if not is_level(number):
         raise pytest.UsageError(
             f"--albench-{name}: {value!r} must lie strictly between 0 and 1 (e.g. 0.05); at 0 no regression "
             "could ever be flagged, at 1 every case would be"
@@ -355,6 +365,11 @@ def _raw_with_source(config: pytest.Config, suffix: str, env: str | None = None)
         if value not in ("", None):
             return value, source
     return None, "default"
+
+
+def given_on_command_line(config: pytest.Config, *suffixes: str) -> frozenset[str]:
+    """Which of the settings ``suffixes`` (``data-dir``, ...) this session's command line gave."""
+    return frozenset(suffix for suffix in suffixes if _raw_with_source(config, suffix)[1] == "cli")
 
 
 def _raw(config: pytest.Config, suffix: str, env: str | None = None) -> Any:

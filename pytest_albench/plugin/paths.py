@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from ..storage.atomic import shared_output
 from ..storage.journal import journal_path
 from .options import AlbenchSettings
 
@@ -60,13 +61,12 @@ def check_paths(settings: AlbenchSettings, given: frozenset[str] = frozenset()) 
         _check_folder("--albench-cache-dir", Path(settings.cache_dir), writable=False)
     if settings.plots_dir:
         _check_folder("--albench-plots", Path(settings.plots_dir), writable=True)
-    seen: dict[str, str] = {}
-    for what, path in output_files(settings):
+    outputs = output_files(settings)
+    for what, path in outputs:
         _check_file(what, path)
-        real = os.path.realpath(path)
-        if real in seen:
-            raise pytest.UsageError(f"{what} and {seen[real]} name the same file {path}; give each output its own path")
-        seen[real] = what
+    clash = shared_output(outputs)
+    if clash is not None:
+        raise pytest.UsageError(clash)
 
 
 def _check_folder(what: str, folder: Path, writable: bool) -> None:

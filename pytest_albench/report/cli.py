@@ -191,15 +191,18 @@ def _check_merge_outputs(args: argparse.Namespace) -> None:
     folder would read it as a shard and fail). The ``--out`` page is safe anywhere: none of its files
     has such a suffix."""
     from ..analysis.merge import SHARD_SUFFIXES, shard_files
+    from ..storage.atomic import shared_output
 
     inputs = {os.path.realpath(path) for path in shard_files(args.merge)}
     # the folders given, and those of the files given: a later merge of that folder would read it too
     folders = {os.path.realpath(path) for path in args.merge if os.path.isdir(path)}
     folders |= {os.path.dirname(path) for path in inputs}
-    seen: dict[str, str] = {}
-    for flag, path in (("--json", args.json), ("--markdown", args.markdown), ("--csv", args.csv)):
-        if not path:
-            continue
+    outputs = [
+        (flag, path)
+        for flag, path in (("--json", args.json), ("--markdown", args.markdown), ("--csv", args.csv))
+        if path
+    ]
+    for flag, path in outputs:
         real = os.path.realpath(path)
         if real in inputs:
             raise AlbenchError(f"{flag} {path} is one of the shard files being merged; choose another path")
@@ -208,9 +211,9 @@ def _check_merge_outputs(args: argparse.Namespace) -> None:
                 f"{flag} {path} is in a folder of the shards being merged, where later merges would read it as a "
                 "shard; write it outside that folder"
             )
-        if real in seen:
-            raise AlbenchError(f"{flag} and {seen[real]} name the same file {path}; give each output its own path")
-        seen[real] = flag
+    clash = shared_output(outputs)
+    if clash is not None:
+        raise AlbenchError(clash)
 
 
 def _write_page(args: argparse.Namespace, merged: Any, sources: tuple[str, ...] | None = None) -> None:

@@ -12,7 +12,7 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -49,6 +49,19 @@ def atomic_writer(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
             os.unlink(tmp)
         raise
     _fsync_dir(target.parent)
+
+
+def shared_output(outputs: Iterable[tuple[str, str | os.PathLike[str]]]) -> str | None:
+    """Why two of ``outputs`` ((what, path) pairs) would be written over each other, or None.
+
+    Paths are compared after symlinks are resolved, since :func:`atomic_writer` follows them."""
+    seen: dict[str, str] = {}
+    for what, path in outputs:
+        real = os.path.realpath(path)
+        if real in seen:
+            return f"{what} and {seen[real]} name the same file {path}; give each output its own path"
+        seen[real] = what
+    return None
 
 
 #: A temp file older than this was left by a killed write (a live write renames within seconds).

@@ -59,22 +59,38 @@ def keep_earlier_journal(path: str | os.PathLike[str]) -> Path | None:
     raise JournalError(f"{old}: too many kept journals beside it; move or delete the old ones")
 
 
+class EarlierJournalError(JournalError):
+    """A journal an earlier session left at the path could not be moved aside; it is left as it was."""
+
+
 class ResultsJournal:
     """Append-only journal of one session; opened lazily on the first case, so a session without any
-    albench case leaves no file behind."""
+    albench case (or one that writes none: ``--collect-only``, the embedding stage) leaves no file behind
+    and leaves an earlier session's journal where it is."""
 
     def __init__(self, path: str | os.PathLike[str], header: Mapping[str, Any]) -> None:
         self.path = Path(path)
         self.header = {"albench_journal": JOURNAL_FORMAT, **header}
         self._handle: TextIO | None = None
 
-    def append(self, record: Mapping[str, Any]) -> None:
-        """Write one case record durably (flush + fsync): after this returns, a kill cannot lose it."""
+    def append(self, record: Mapping[str, Any]) -> Path | None:
+        """Write one case record durably (flush + fsync): after this returns, a kill cannot lose it.
+
+        The first call opens the journal, first moving an earlier session's journal at the same path
+        aside (:func:`keep_earlier_journal`), and returns where that one is now kept; every other call
+        returns None. :class:`EarlierJournalError` when it cannot be moved: nothing is then written over it.
+        """
+        kept = None
         if self._handle is None:
+            try:
+                kept = keep_earlier_journal(self.path)
+            except (OSError, JournalError) as exc:
+                raise EarlierJournalError(str(exc)) from exc
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._handle = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - held for the session
             self._write(self.header)
         self._write(record)
+        return kept
 
     def _write(self, obj: Mapping[str, Any]) -> None:
         assert self._handle is not None
